@@ -1,1 +1,21 @@
-//! jiesu-domain
+//! jiesu's domain rules, pure and without I/O: the request lifecycle as an event-sourced state
+//! machine, the SLA policy on the Chinese working calendar, and intake validation.
+//!
+//! Everything here takes the current time and the world as arguments, so every rule can be
+//! tested with a fixed clock.
+
+pub mod calendar;
+pub mod commands;
+pub mod directory;
+pub mod error;
+pub mod intake;
+pub mod lifecycle;
+pub mod model;
+
+pub use calendar::WorkCalendar;
+pub use commands::{Command, Ctx, can_see, decide, decide_merge, sla_breaches};
+pub use directory::Directory;
+pub use error::DomainError;
+pub use intake::IntakeInput;
+pub use lifecycle::{Actor, Caller, Event, EventKind, Intake, NewEvent, RequestId, RequestState};
+pub use model::*;
