@@ -1,1 +1,396 @@
-//! jiesu-store
+//! Persistence for jiesu over SQLite (embedded default) and PostgreSQL, chosen by URL.
+//!
+//! One implementation of every operation is written once (`backend.rs`) and compiled twice, once
+//! per sqlx driver, so the two backends cannot drift; dialect differences are constants in each
+//! instantiation. Every command runs in one transaction: a crash never leaves half an action.
+//!
+//! The request engine lives here too: `act` loads a request's state, asks the domain to
+//! `decide`, appends the events and updates the projection, all in one transaction.
+
+use jiesu_domain::{
+    Actor, Command, DomainError, Event, EventKind, Intake, NewEvent, RequestId, RequestState,
+    Status,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+mod types;
+pub use types::*;
+
+pub mod sqlite {
+    //! The SQLite instantiation.
+    pub type DB = sqlx::Sqlite;
+    pub type Pool = sqlx::SqlitePool;
+    const PG: bool = false;
+    /// SQLite has no row locks; `BEGIN IMMEDIATE` takes the write lock up front so two writers
+    /// never deadlock upgrading a read lock.
+    const FOR_UPDATE: &str = "";
+    async fn begin_write(
+        pool: &Pool,
+    ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+    const MIGRATIONS: &[(i64, &str, &str)] =
+        &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+    async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        let opts: SqliteConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| crate::StoreError::BadUrl(e.to_string()))?;
+        // WAL + synchronous=NORMAL: a process crash loses nothing committed; an OS crash may
+        // lose the last transactions but never corrupts the file.
+        let opts = opts
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .pragma("cache_size", "-65536");
+        // One writer: SQLite has one anyway, and queueing in the pool is cheaper than
+        // busy-waiting on the file lock. Readers run beside it thanks to WAL.
+        let write = sqlx::pool::PoolOptions::<DB>::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        let read = sqlx::pool::PoolOptions::<DB>::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Ok((write, read))
+    }
+    include!("backend.rs");
+}
+
+pub mod postgres {
+    //! The PostgreSQL instantiation.
+    pub type DB = sqlx::Postgres;
+    pub type Pool = sqlx::PgPool;
+    const PG: bool = true;
+    /// Row lock: concurrent commands on one request queue instead of racing.
+    const FOR_UPDATE: &str = " FOR UPDATE";
+    async fn begin_write(
+        pool: &Pool,
+    ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+        pool.begin().await
+    }
+    const MIGRATIONS: &[(i64, &str, &str)] = &[(
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    )];
+    async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
+        let opts: sqlx::postgres::PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| crate::StoreError::BadUrl(e.to_string()))?;
+        let pool = sqlx::pool::PoolOptions::<DB>::new()
+            .max_connections(16)
+            .connect_with(opts)
+            .await?;
+        Ok((pool.clone(), pool))
+    }
+    include!("backend.rs");
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("not found")]
+    NotFound,
+    /// A unique value is taken (username, idempotency key with other content …).
+    #[error("{field} already exists")]
+    Duplicate { field: &'static str },
+    /// Another writer kept winning the race for this request; the caller may retry.
+    #[error("the request changed concurrently; retry")]
+    Conflict,
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("bad database url: {0}")]
+    BadUrl(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database, whichever backend the URL chose.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::Db),
+    Postgres(postgres::Db),
+}
+
+/// Calls the same method on whichever backend is in use.
+macro_rules! delegate {
+    ($self:ident . $m:ident ( $($a:expr),* )) => {
+        match $self {
+            Store::Sqlite(db) => db.$m($($a),*).await,
+            Store::Postgres(db) => db.$m($($a),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// `sqlite://path.db` (created if missing) or `postgres://…`. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(sqlite::Db::connect(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::Db::connect(url).await?))
+        } else {
+            Err(StoreError::BadUrl(format!(
+                "`{url}`: use sqlite://FILE or postgres://…"
+            )))
+        }
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        let s = Self::connect(url).await?;
+        s.migrate().await?;
+        Ok(s)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations; returns the versions applied now.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        delegate!(self.migrate())
+    }
+
+    pub async fn close(&self) {
+        delegate!(self.close())
+    }
+
+    // ---- world ----
+
+    pub async fn save_world(
+        &self,
+        world: &jiesu_world::World,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let json = serde_json::to_string(world).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        delegate!(self.save_world(json, source, now))
+    }
+
+    /// The world in force (newest saved), if the database was initialised.
+    pub async fn load_world(&self) -> Result<Option<jiesu_world::World>> {
+        let json: Option<String> = delegate!(self.load_world())?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    // ---- requests ----
+
+    /// 受理: stores a new request, and in the same transaction the follow-up action an operator
+    /// takes at once (dispatch, or close as answered/special). With an idempotency key already
+    /// used for the same content, returns the earlier request with `replayed = true`.
+    pub async fn create_request(&self, new: NewRequest<'_>) -> Result<Created> {
+        delegate!(self.create_request(new))
+    }
+
+    /// One action on a request, decided by the domain and stored atomically.
+    pub async fn act(
+        &self,
+        dir: &jiesu_domain::Directory,
+        actor: &Actor,
+        id: RequestId,
+        cmd: &Command,
+        now: Timestamp,
+    ) -> Result<RequestState> {
+        delegate!(self.act(dir, actor, id, cmd, now))
+    }
+
+    /// 并单 `child` into `master`: events on both, one transaction.
+    pub async fn merge(
+        &self,
+        actor: &Actor,
+        child: RequestId,
+        master: RequestId,
+        now: Timestamp,
+    ) -> Result<RequestState> {
+        delegate!(self.merge(actor, child, master, now))
+    }
+
+    pub async fn get(&self, id: RequestId) -> Result<Option<RequestState>> {
+        delegate!(self.get(id))
+    }
+
+    pub async fn get_by_tracking_code(&self, code: &str) -> Result<Option<RequestState>> {
+        delegate!(self.get_by_tracking_code(code))
+    }
+
+    pub async fn events(&self, id: RequestId) -> Result<Vec<Event>> {
+        delegate!(self.events(id))
+    }
+
+    /// A page of requests, newest first, filtered; `scope_unit` limits to one unit's requests.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Page> {
+        delegate!(self.list(filter))
+    }
+
+    /// Raises automatic 督办 for every breach not yet flagged. Safe to run from several servers
+    /// at once: one holds the sweep lock, and each breach is flagged exactly once.
+    pub async fn sweep_sla(&self, now: Timestamp) -> Result<SweepReport> {
+        delegate!(self.sweep_sla(now))
+    }
+
+    /// Bulk load for the demo and imports: requests with complete event logs, in one
+    /// transaction per call.
+    pub async fn bulk_insert(&self, items: &[(RequestState, Vec<Event>)]) -> Result<()> {
+        delegate!(self.bulk_insert(items))
+    }
+
+    /// Counts by status (for the health of a dataset and the dashboard).
+    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
+        delegate!(self.count_by_status())
+    }
+
+    // ---- accounts ----
+
+    pub async fn create_user(&self, u: &NewUser, now: Timestamp) -> Result<i64> {
+        delegate!(self.create_user(u, now))
+    }
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        delegate!(self.user_by_username(username))
+    }
+    pub async fn users(&self) -> Result<Vec<User>> {
+        delegate!(self.users())
+    }
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.create_session(token_hash, user_id, now, expires))
+    }
+    /// The user behind a live session token (hash), if any.
+    pub async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        delegate!(self.session_user(token_hash, now))
+    }
+    pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<bool> {
+        delegate!(self.revoke_session(token_hash, now))
+    }
+
+    // ---- audit ----
+
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+        delegate!(self.audit(entry))
+    }
+    pub async fn audit_for(&self, target_type: &str, target_id: &str) -> Result<Vec<AuditEntry>> {
+        delegate!(self.audit_for(target_type, target_id))
+    }
+}
+
+/// Turns a unique violation into `Duplicate` when it concerns `needle`'s column.
+fn unique_violation(e: &sqlx::Error, needle: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation()
+                && (d.message().contains(needle)
+                    || d.constraint().is_some_and(|c| c.contains(needle)))
+        }
+        _ => false,
+    }
+}
+
+fn is_any_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Unguessable tracking code for the citizen: `XC` + local date + 6 random base-32 characters.
+fn tracking_code(received: Timestamp) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut buf = [0u8; 6];
+    // The OS RNG does not fail on supported platforms; a zeroed buffer still yields a valid
+    // (guessable) code, and the unique index catches a collision.
+    let _ = getrandom::fill(&mut buf);
+    let date = received
+        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
+        .date();
+    let mut s = format!(
+        "XC{:02}{:02}{:02}",
+        date.year() % 100,
+        date.month(),
+        date.day()
+    );
+    for b in buf {
+        s.push(ALPHABET[(b as usize) % ALPHABET.len()] as char);
+    }
+    s
+}
+
+/// The earliest response deadline among whistled units that have not reported, which the SLA
+/// sweep watches.
+fn next_whistle_due(st: &RequestState) -> Option<i64> {
+    if st.status.is_terminal() {
+        return None;
+    }
+    st.co_handlers
+        .iter()
+        .filter(|c| c.reported_at.is_none() && !c.overdue)
+        .map(|c| ms(c.response_due))
+        .min()
+}
+
+/// Stamps decided events with their position, time and actor, and applies them.
+fn stamp(
+    st: &mut RequestState,
+    decided: Vec<NewEvent>,
+    actor: &Actor,
+    now: Timestamp,
+) -> Vec<Event> {
+    decided
+        .into_iter()
+        .map(|n| {
+            let e = Event {
+                seq: st.version + 1,
+                at: now,
+                actor: actor.clone(),
+                reason: n.reason,
+                kind: n.kind,
+            };
+            st.apply(&e);
+            e
+        })
+        .collect()
+}
+
+/// Statuses the SLA sweep and the "open" filter consider live.
+pub const OPEN_STATUSES: &[Status] = &[
+    Status::Received,
+    Status::Dispatched,
+    Status::Returned,
+    Status::Accepted,
+    Status::InProgress,
+    Status::Replied,
+    Status::CalledBack,
+    Status::Suspended,
+];
+
+#[allow(dead_code)]
+fn _assert_event_kind_used(_: EventKind, _: Intake) {}

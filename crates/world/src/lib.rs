@@ -5,6 +5,21 @@
 //! This crate only describes and validates configuration; the rules that use it (deadlines,
 //! routing, scores) live in `jiesu-domain`.
 
+mod error;
+mod load;
+mod parse;
+mod table;
+
+pub use error::{Field, WorldError, WorldErrors};
+pub use load::{
+    CATEGORIES_FILE, COMMUNITIES_FILE, DISTRICT_FILE, HOLIDAYS_DIR, SLA_FILE, STREETS_FILE,
+    UNITS_FILE, WEIGHTS_FILE, WorldSources, load_dir, load_sources, read_sources,
+};
+pub use parse::{
+    parse_categories_csv, parse_communities_csv, parse_district_toml, parse_holiday_csv,
+    parse_holiday_files, parse_sla_toml, parse_streets_csv, parse_units_csv, parse_weights_toml,
+};
+
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -162,4 +177,134 @@ pub struct World {
     pub sla: SlaPolicy,
     pub holidays: HolidayTable,
     pub weights: AssessmentWeights,
+}
+
+impl SlaPolicy {
+    /// The class with this code.
+    pub fn class(&self, code: &str) -> Option<&SlaClass> {
+        self.classes.iter().find(|c| c.code == code)
+    }
+}
+
+impl HolidayTable {
+    /// How the table marks `date`, if at all (unlisted weekdays work, unlisted weekends rest).
+    pub fn day(&self, date: Date) -> Option<DayKind> {
+        self.days.get(&date).map(|(kind, _)| *kind)
+    }
+
+    /// Whether a holiday file was loaded for `year`; outside such years the calendar is only
+    /// a plain week and callers should warn.
+    pub fn covers(&self, year: i16) -> bool {
+        self.years.contains(&year)
+    }
+}
+
+// Lookups scan the vectors: a district has a few hundred rows at most, and keeping `World`
+// plain data lets other crates build and compare it freely.
+impl World {
+    pub fn street(&self, code: &str) -> Option<&Street> {
+        self.streets.iter().find(|s| s.code == code)
+    }
+
+    pub fn community(&self, code: &str) -> Option<&Community> {
+        self.communities.iter().find(|c| c.code == code)
+    }
+
+    /// The communities of a street, in file order.
+    pub fn communities_of<'a>(
+        &'a self,
+        street_code: &'a str,
+    ) -> impl Iterator<Item = &'a Community> {
+        self.communities
+            .iter()
+            .filter(move |c| c.street_code == street_code)
+    }
+
+    /// The street a community belongs to.
+    pub fn street_of_community(&self, community_code: &str) -> Option<&Street> {
+        self.community(community_code)
+            .and_then(|c| self.street(&c.street_code))
+    }
+
+    pub fn unit(&self, code: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.code == code)
+    }
+
+    /// 街道办事处 the office serving a street.
+    pub fn street_office(&self, street_code: &str) -> Option<&Unit> {
+        self.units
+            .iter()
+            .find(|u| u.kind == UnitKind::Street && u.street_code.as_deref() == Some(street_code))
+    }
+
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// Direct children of a category, in file order.
+    pub fn children<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a Category> {
+        self.categories
+            .iter()
+            .filter(move |c| c.parent.as_deref() == Some(code))
+    }
+
+    /// Top-level categories, in file order.
+    pub fn root_categories(&self) -> impl Iterator<Item = &Category> {
+        self.categories.iter().filter(|c| c.parent.is_none())
+    }
+
+    /// Whether an existing category has no children (requests are filed on leaves).
+    pub fn is_leaf(&self, code: &str) -> bool {
+        self.category(code).is_some() && self.children(code).next().is_none()
+    }
+
+    /// Leaf categories, in file order.
+    pub fn leaf_categories(&self) -> impl Iterator<Item = &Category> {
+        self.categories.iter().filter(|c| {
+            !self
+                .categories
+                .iter()
+                .any(|o| o.parent.as_ref() == Some(&c.code))
+        })
+    }
+
+    /// The category and its ancestors, root first (e.g. 供暖 › 室温不达标). Empty if unknown.
+    pub fn category_path(&self, code: &str) -> Vec<&Category> {
+        let mut path = Vec::new();
+        let mut current = self.category(code);
+        while let Some(category) = current {
+            // A validated world has no cycles; the bound only guards hand-built ones.
+            if path.len() > self.categories.len() {
+                break;
+            }
+            path.push(category);
+            current = category.parent.as_deref().and_then(|p| self.category(p));
+        }
+        path.reverse();
+        path
+    }
+
+    /// The unit a request of `category_code` located in `street_code` goes to by default:
+    /// the street's office for `Responsible::Street`, otherwise the named unit. `None` when the
+    /// category is unknown or not a leaf, or the street has no office.
+    pub fn route(&self, category_code: &str, street_code: &str) -> Option<&Unit> {
+        match self.category(category_code)?.responsible.as_ref()? {
+            Responsible::Street => self.street_office(street_code),
+            Responsible::Unit(code) => self.unit(code),
+        }
+    }
+
+    /// The SLA class of a category, falling back to the policy's default class.
+    pub fn sla_class_of(&self, category_code: &str) -> Option<&SlaClass> {
+        let named = self
+            .category(category_code)
+            .and_then(|c| c.sla_class.as_deref())
+            .and_then(|code| self.sla.class(code));
+        named.or_else(|| self.sla.class(&self.sla.default_class))
+    }
+
+    /// The class used for urgent requests.
+    pub fn emergency_class(&self) -> Option<&SlaClass> {
+        self.sla.class(&self.sla.emergency_class)
+    }
 }

@@ -1,0 +1,808 @@
+// One implementation of the store, included once per backend (see lib.rs): `DB`, `Pool`, `PG`,
+// `FOR_UPDATE`, `begin_write` and `MIGRATIONS` are defined by the including module.
+
+use crate::*;
+use jiesu_domain::{Directory, Role};
+use sqlx::{AssertSqlSafe, Row};
+
+type Tx = sqlx::Transaction<'static, DB>;
+
+/// How many times a command is retried when another writer appended to the same request first.
+const MAX_RETRIES: usize = 5;
+
+#[derive(Clone)]
+pub struct Db {
+    /// Writers. For SQLite a single connection: SQLite has one writer anyway, and queueing in
+    /// the pool is cheaper than busy-waiting on the file lock.
+    write: Pool,
+    /// Readers (WAL lets them run beside the writer).
+    read: Pool,
+}
+
+/// A bind value for dynamically built SQL.
+enum P {
+    I(i64),
+    S(String),
+    B(bool),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    params: Vec<P>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments> {
+    for p in params {
+        q = match p {
+            P::I(v) => q.bind(v),
+            P::S(v) => q.bind(v),
+            P::B(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db> {
+        let (write, read) = connect_pools(url).await?;
+        Ok(Db { write, read })
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.write)
+        .await?;
+        let mut applied = Vec::new();
+        for (version, name, sql) in MIGRATIONS {
+            let mut tx = begin_write(&self.write).await?;
+            if PG {
+                // Two servers starting together must not both run a migration.
+                sqlx::query("SELECT pg_advisory_xact_lock(74130001)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_some() {
+                tx.rollback().await?;
+                continue;
+            }
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(*version)
+                .bind(name.to_string())
+                .bind(ms(Timestamp::now()))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            applied.push(*version);
+        }
+        Ok(applied)
+    }
+
+    // ---- world ----
+
+    pub async fn save_world(&self, json: String, source: &str, now: Timestamp) -> Result<()> {
+        sqlx::query("INSERT INTO world_versions (loaded_at, source, world) VALUES ($1, $2, $3)")
+            .bind(ms(now))
+            .bind(source.to_string())
+            .bind(json)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn load_world(&self) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT world FROM world_versions ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    // ---- requests ----
+
+    async fn load_for_update(tx: &mut Tx, id: RequestId) -> Result<Option<RequestState>> {
+        let sql = format!("SELECT id, tracking_code, state FROM requests WHERE id = $1{FOR_UPDATE}");
+        let row: Option<(i64, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.map(|(id, code, state)| decode_state(id, code, &state))
+            .transpose()
+    }
+
+    async fn insert_events(tx: &mut Tx, id: RequestId, events: &[Event]) -> Result<()> {
+        for e in events {
+            let r = sqlx::query(
+                "INSERT INTO request_events (request_id, seq, at, kind, actor_user_id, actor_name, actor_role, actor_unit, reason, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(id)
+            .bind(e.seq)
+            .bind(ms(e.at))
+            .bind(e.kind.name())
+            .bind(e.actor.user_id)
+            .bind(e.actor.username.clone())
+            .bind(e.actor.role.as_str())
+            .bind(e.actor.unit.clone())
+            .bind(e.reason.clone())
+            .bind(to_json(&e.kind)?)
+            .execute(&mut **tx)
+            .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if is_any_unique_violation(&e) => return Err(StoreError::Conflict),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the projection row of `st`, whose previous version was `prev_version`.
+    async fn update_projection(tx: &mut Tx, st: &RequestState, prev_version: i64) -> Result<()> {
+        let r = sqlx::query(
+            "UPDATE requests SET status = $2, category = $3, street = $4, community = $5, lead_unit = $6, \
+             dispatched_at = $7, response_due = $8, completion_due = $9, warn_at = $10, next_whistle_due = $11, \
+             replied_at = $12, closed_at = $13, response_pending = $14, clock_running = $15, \
+             response_overdue = $16, completion_overdue = $17, master_id = $18, version = $19, updated_at = $20, \
+             state = $21 WHERE id = $1 AND version = $22",
+        )
+        .bind(st.id)
+        .bind(st.status.as_str())
+        .bind(st.intake.category.clone())
+        .bind(st.intake.street.clone())
+        .bind(st.intake.community.clone())
+        .bind(st.lead_unit.clone())
+        .bind(st.dispatched_at.map(ms))
+        .bind(st.response_due.map(ms))
+        .bind(st.completion_due.map(ms))
+        .bind(st.warn_at.map(ms))
+        .bind(next_whistle_due(st))
+        .bind(st.replied_at.map(ms))
+        .bind(st.closed_at.map(ms))
+        .bind(st.response_pending())
+        .bind(st.completion_clock_running())
+        .bind(st.response_overdue)
+        .bind(st.completion_overdue)
+        .bind(st.merged_into)
+        .bind(st.version)
+        .bind(ms(st.updated_at))
+        .bind(to_json(st)?)
+        .bind(prev_version)
+        .execute(&mut **tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    /// Keeps `request_units` (who may see the request) in step with the state.
+    async fn sync_units(tx: &mut Tx, st: &RequestState) -> Result<()> {
+        sqlx::query("DELETE FROM request_units WHERE request_id = $1")
+            .bind(st.id)
+            .execute(&mut **tx)
+            .await?;
+        if let Some(lead) = &st.lead_unit {
+            sqlx::query("INSERT INTO request_units (request_id, unit_code, lead) VALUES ($1, $2, TRUE)")
+                .bind(st.id)
+                .bind(lead.clone())
+                .execute(&mut **tx)
+                .await?;
+        }
+        for c in &st.co_handlers {
+            if Some(&c.unit) == st.lead_unit.as_ref() {
+                continue;
+            }
+            sqlx::query("INSERT INTO request_units (request_id, unit_code, lead) VALUES ($1, $2, FALSE)")
+                .bind(st.id)
+                .bind(c.unit.clone())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_request_row(
+        tx: &mut Tx,
+        st: &RequestState,
+        idempotency_key: Option<String>,
+    ) -> std::result::Result<i64, sqlx::Error> {
+        let sql = "INSERT INTO requests (tracking_code, idempotency_key, status, request_type, channel, category, street, community, \
+             lead_unit, urgent, received_at, dispatched_at, response_due, completion_due, warn_at, next_whistle_due, replied_at, \
+             closed_at, response_pending, clock_running, response_overdue, completion_overdue, master_id, text, version, updated_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id";
+        let json = serde_json::to_string(st).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let id: i64 = sqlx::query_scalar(sql)
+            .bind(st.tracking_code.clone())
+            .bind(idempotency_key)
+            .bind(st.status.as_str())
+            .bind(st.intake.request_type.as_str())
+            .bind(st.intake.channel.as_str())
+            .bind(st.intake.category.clone())
+            .bind(st.intake.street.clone())
+            .bind(st.intake.community.clone())
+            .bind(st.lead_unit.clone())
+            .bind(st.intake.urgent)
+            .bind(ms(st.intake.received_at))
+            .bind(st.dispatched_at.map(ms))
+            .bind(st.response_due.map(ms))
+            .bind(st.completion_due.map(ms))
+            .bind(st.warn_at.map(ms))
+            .bind(next_whistle_due(st))
+            .bind(st.replied_at.map(ms))
+            .bind(st.closed_at.map(ms))
+            .bind(st.response_pending())
+            .bind(st.completion_clock_running())
+            .bind(st.response_overdue)
+            .bind(st.completion_overdue)
+            .bind(st.merged_into)
+            .bind(st.intake.text.clone())
+            .bind(st.version)
+            .bind(ms(st.updated_at))
+            .bind(json)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn create_request(&self, new: NewRequest<'_>) -> Result<Created> {
+        if let Some(key) = &new.idempotency_key
+            && let Some(existing) = self.by_idempotency_key(key).await?
+        {
+            return check_replay(existing, &new.intake);
+        }
+        // The domain decides everything before the database is touched: a refusal of the
+        // follow-up action stores nothing.
+        let mut st = RequestState::new(0, String::new(), new.intake.clone(), new.now);
+        let received = Event {
+            seq: 1,
+            at: new.now,
+            actor: new.actor.clone(),
+            reason: None,
+            kind: EventKind::Received {
+                intake: new.intake.clone(),
+            },
+        };
+        let mut events = vec![received];
+        if let Some(cmd) = &new.follow_up {
+            let ctx = jiesu_domain::Ctx {
+                dir: new.dir,
+                now: new.now,
+            };
+            let decided = jiesu_domain::decide(&st, new.actor, cmd, &ctx)?;
+            events.extend(stamp(&mut st, decided, new.actor, new.now));
+        }
+        for _ in 0..MAX_RETRIES {
+            st.tracking_code = tracking_code(new.intake.received_at);
+            let mut tx = begin_write(&self.write).await?;
+            let id = match Self::insert_request_row(&mut tx, &st, new.idempotency_key.clone()).await {
+                Ok(id) => id,
+                Err(e) if unique_violation(&e, "idempotency") => {
+                    drop(tx);
+                    let key = new.idempotency_key.as_deref().unwrap_or_default();
+                    let existing = self.by_idempotency_key(key).await?.ok_or(StoreError::Conflict)?;
+                    return check_replay(existing, &new.intake);
+                }
+                Err(e) if unique_violation(&e, "tracking_code") => continue,
+                Err(e) => return Err(e.into()),
+            };
+            st.id = id;
+            Self::insert_events(&mut tx, id, &events).await?;
+            if st.lead_unit.is_some() {
+                Self::sync_units(&mut tx, &st).await?;
+            }
+            tx.commit().await?;
+            return Ok(Created {
+                state: st,
+                replayed: false,
+            });
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn by_idempotency_key(&self, key: &str) -> Result<Option<RequestState>> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, tracking_code, state FROM requests WHERE idempotency_key = $1",
+        )
+        .bind(key.to_string())
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
+    }
+
+    pub async fn act(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        id: RequestId,
+        cmd: &Command,
+        now: Timestamp,
+    ) -> Result<RequestState> {
+        for _ in 0..MAX_RETRIES {
+            let mut tx = begin_write(&self.write).await?;
+            let mut st = Self::load_for_update(&mut tx, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if !jiesu_domain::can_see(actor, &st) {
+                return Err(StoreError::Domain(DomainError::NotVisible));
+            }
+            let ctx = jiesu_domain::Ctx { dir, now };
+            let decided = jiesu_domain::decide(&st, actor, cmd, &ctx)?;
+            let prev = st.version;
+            let events = stamp(&mut st, decided, actor, now);
+            match Self::write_events(&mut tx, &st, prev, &events).await {
+                Ok(()) => {
+                    tx.commit().await?;
+                    return Ok(st);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn write_events(tx: &mut Tx, st: &RequestState, prev: i64, events: &[Event]) -> Result<()> {
+        Self::insert_events(tx, st.id, events).await?;
+        Self::update_projection(tx, st, prev).await?;
+        if events.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::Dispatched { .. } | EventKind::Reopened { .. } | EventKind::Whistled { .. }
+            )
+        }) {
+            Self::sync_units(tx, st).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn merge(
+        &self,
+        actor: &Actor,
+        child: RequestId,
+        master: RequestId,
+        now: Timestamp,
+    ) -> Result<RequestState> {
+        for _ in 0..MAX_RETRIES {
+            let mut tx = begin_write(&self.write).await?;
+            // Lock in id order so two opposite merges cannot deadlock.
+            let (first, second) = if child < master { (child, master) } else { (master, child) };
+            let a = Self::load_for_update(&mut tx, first).await?;
+            let b = Self::load_for_update(&mut tx, second).await?;
+            let (c, m) = if child < master { (a, b) } else { (b, a) };
+            let mut c = c.ok_or(StoreError::NotFound)?;
+            let mut m = m.ok_or_else(|| {
+                StoreError::Domain(DomainError::invalid(
+                    "master_id",
+                    "unknown_request",
+                    format!("no request {master}"),
+                ))
+            })?;
+            if !jiesu_domain::can_see(actor, &c) {
+                return Err(StoreError::Domain(DomainError::NotVisible));
+            }
+            let (ce, me) = jiesu_domain::decide_merge(&c, &m, actor)?;
+            let (cp, mp) = (c.version, m.version);
+            let cev = stamp(&mut c, vec![ce], actor, now);
+            let mev = stamp(&mut m, vec![me], actor, now);
+            let r = async {
+                Self::write_events(&mut tx, &c, cp, &cev).await?;
+                Self::write_events(&mut tx, &m, mp, &mev).await
+            }
+            .await;
+            match r {
+                Ok(()) => {
+                    tx.commit().await?;
+                    return Ok(c);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    pub async fn get(&self, id: RequestId) -> Result<Option<RequestState>> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT id, tracking_code, state FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
+    }
+
+    pub async fn get_by_tracking_code(&self, code: &str) -> Result<Option<RequestState>> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT id, tracking_code, state FROM requests WHERE tracking_code = $1")
+                .bind(code.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
+    }
+
+    pub async fn events(&self, id: RequestId) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor_user_id, actor_name, actor_role, actor_unit, reason, payload \
+             FROM request_events WHERE request_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("actor_role")?;
+                Ok(Event {
+                    seq: r.try_get("seq")?,
+                    at: ts(r.try_get("at")?)?,
+                    actor: Actor {
+                        user_id: r.try_get("actor_user_id")?,
+                        username: r.try_get("actor_name")?,
+                        role: role
+                            .parse()
+                            .map_err(|e: jiesu_domain::UnknownCode| StoreError::Corrupt(e.to_string()))?,
+                        unit: r.try_get("actor_unit")?,
+                    },
+                    reason: r.try_get("reason")?,
+                    kind: from_json(&r.try_get::<String, _>("payload")?)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn list(&self, f: &ListFilter) -> Result<Page> {
+        let mut sql = String::from("SELECT id, tracking_code, state, received_at FROM requests WHERE 1=1");
+        let mut params: Vec<P> = Vec::new();
+        let mut push = |sql: &mut String, clause: &str, p: P| {
+            params.push(p);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
+        if !f.statuses.is_empty() {
+            sql.push_str(" AND status IN (");
+            for (i, s) in f.statuses.iter().enumerate() {
+                push(&mut sql, if i == 0 { "?" } else { ", ?" }, P::S(s.as_str().into()));
+            }
+            sql.push(')');
+        }
+        if let Some(u) = &f.unit {
+            push(&mut sql, " AND lead_unit = ?", P::S(u.clone()));
+        }
+        if let Some(u) = &f.scope_unit {
+            push(
+                &mut sql,
+                " AND id IN (SELECT request_id FROM request_units WHERE unit_code = ?)",
+                P::S(u.clone()),
+            );
+        }
+        if let Some(s) = &f.street {
+            push(&mut sql, " AND street = ?", P::S(s.clone()));
+        }
+        if let Some(c) = &f.community {
+            push(&mut sql, " AND community = ?", P::S(c.clone()));
+        }
+        if !f.categories.is_empty() {
+            sql.push_str(" AND category IN (");
+            for (i, c) in f.categories.iter().enumerate() {
+                push(&mut sql, if i == 0 { "?" } else { ", ?" }, P::S(c.clone()));
+            }
+            sql.push(')');
+        }
+        if let Some(t) = &f.request_type {
+            push(&mut sql, " AND request_type = ?", P::S(t.clone()));
+        }
+        if let Some(c) = &f.channel {
+            push(&mut sql, " AND channel = ?", P::S(c.clone()));
+        }
+        match f.overdue {
+            Some(true) => sql.push_str(" AND (response_overdue OR completion_overdue)"),
+            Some(false) => sql.push_str(" AND NOT response_overdue AND NOT completion_overdue"),
+            None => {}
+        }
+        if let Some(t) = f.received_from {
+            push(&mut sql, " AND received_at >= ?", P::I(ms(t)));
+        }
+        if let Some(t) = f.received_to {
+            push(&mut sql, " AND received_at < ?", P::I(ms(t)));
+        }
+        if let Some(t) = &f.text {
+            // LIKE wildcards in the user's text are matched literally.
+            let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            push(&mut sql, " AND text LIKE ? ESCAPE '\\'", P::S(format!("%{escaped}%")));
+        }
+        if let Some(c) = f.cursor {
+            push(&mut sql, " AND (received_at < ?", P::I(c.received_at_ms));
+            push(&mut sql, " OR (received_at = ?", P::I(c.received_at_ms));
+            push(&mut sql, " AND id < ?))", P::I(c.id));
+        }
+        let limit = f.limit.clamp(1, 500) as i64;
+        push(&mut sql, " ORDER BY received_at DESC, id DESC LIMIT ?", P::I(limit + 1));
+        let _ = P::B(false); // keeps the bool variant for future filters
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_all(&self.read)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut keys = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            let code: String = r.try_get(1)?;
+            let state: String = r.try_get(2)?;
+            let received: i64 = r.try_get(3)?;
+            items.push(decode_state(id, code, &state)?);
+            keys.push(Cursor {
+                received_at_ms: received,
+                id,
+            });
+        }
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            keys.get(limit as usize - 1).copied()
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    pub async fn sweep_sla(&self, now: Timestamp) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        // Several servers on one PostgreSQL: one sweeps at a time. The lock is held by a
+        // session, so a crashed sweeper releases it with its connection. Exactly-once does not
+        // rest on the lock (the flags and the row lock guarantee it); the lock avoids wasted work.
+        let mut lock_conn = if PG {
+            let mut c = self.write.acquire().await?;
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(74130002)")
+                .fetch_one(&mut *c)
+                .await?;
+            if !got {
+                return Ok(report);
+            }
+            Some(c)
+        } else {
+            None
+        };
+        report.swept = true;
+        let result = self.sweep_inner(now, &mut report).await;
+        if let Some(c) = lock_conn.as_mut() {
+            sqlx::query("SELECT pg_advisory_unlock(74130002)")
+                .execute(&mut **c)
+                .await?;
+        }
+        result.map(|_| report)
+    }
+
+    async fn sweep_inner(&self, now: Timestamp, report: &mut SweepReport) -> Result<()> {
+        let now_ms = ms(now);
+        let mut after = 0i64;
+        loop {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM requests WHERE id > $1 AND ( \
+                 (response_pending AND NOT response_overdue AND response_due < $2) \
+                 OR (clock_running AND NOT completion_overdue AND completion_due < $2) \
+                 OR (next_whistle_due < $2)) ORDER BY id LIMIT 500",
+            )
+            .bind(after)
+            .bind(now_ms)
+            .fetch_all(&self.read)
+            .await?;
+            let Some(&last) = ids.last() else { break };
+            after = last;
+            for id in ids {
+                report.requests_checked += 1;
+                let mut tx = begin_write(&self.write).await?;
+                let Some(mut st) = Self::load_for_update(&mut tx, id).await? else {
+                    continue;
+                };
+                let decided = jiesu_domain::sla_breaches(&st, now);
+                if decided.is_empty() {
+                    continue;
+                }
+                let prev = st.version;
+                let n = decided.len();
+                let events = stamp(&mut st, decided, &Actor::system(), now);
+                match Self::write_events(&mut tx, &st, prev, &events).await {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        report.escalations += n;
+                    }
+                    // Someone else changed it meanwhile; the next sweep looks again.
+                    Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn bulk_insert(&self, items: &[(RequestState, Vec<Event>)]) -> Result<()> {
+        let mut tx = begin_write(&self.write).await?;
+        for (st, events) in items {
+            let mut st = st.clone();
+            let id = Self::insert_request_row(&mut tx, &st, None).await?;
+            st.id = id;
+            Self::insert_events(&mut tx, id, events).await?;
+            if st.lead_unit.is_some() {
+                Self::sync_units(&mut tx, &st).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT status, COUNT(*) FROM requests GROUP BY status ORDER BY status")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    // ---- accounts ----
+
+    pub async fn create_user(&self, u: &NewUser, now: Timestamp) -> Result<i64> {
+        let r = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, password_hash, role, unit_code, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
+        )
+        .bind(u.username.clone())
+        .bind(u.display_name.clone())
+        .bind(u.password_hash.clone())
+        .bind(u.role.as_str())
+        .bind(u.unit_code.clone())
+        .bind(ms(now))
+        .fetch_one(&self.write)
+        .await;
+        match r {
+            Ok(id) => Ok(id),
+            Err(e) if unique_violation(&e, "username") => Err(StoreError::Duplicate { field: "username" }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT id, username, display_name, password_hash, role, unit_code, disabled, created_at FROM users WHERE username = $1",
+        )
+            .bind(username.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, username, display_name, password_hash, role, unit_code, disabled, created_at FROM users ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash.to_string())
+            .bind(user_id)
+            .bind(ms(now))
+            .bind(ms(expires))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, u.unit_code, u.disabled, u.created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND NOT u.disabled",
+        )
+        .bind(token_hash.to_string())
+        .bind(ms(now))
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<bool> {
+        let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash.to_string())
+            .bind(ms(now))
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    // ---- audit ----
+
+    pub async fn audit(&self, a: &AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, user_id, username, role, action, target_type, target_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(ms(a.at))
+        .bind(a.user_id)
+        .bind(a.username.clone())
+        .bind(a.role.clone())
+        .bind(a.action.clone())
+        .bind(a.target_type.clone())
+        .bind(a.target_id.clone())
+        .bind(a.detail.clone())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn audit_for(&self, target_type: &str, target_id: &str) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT at, user_id, username, role, action, target_type, target_id, detail FROM audit_log \
+             WHERE target_type = $1 AND target_id = $2 ORDER BY id",
+        )
+        .bind(target_type.to_string())
+        .bind(target_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: ts(r.try_get("at")?)?,
+                    user_id: r.try_get("user_id")?,
+                    username: r.try_get("username")?,
+                    role: r.try_get("role")?,
+                    action: r.try_get("action")?,
+                    target_type: r.try_get("target_type")?,
+                    target_id: r.try_get("target_id")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn user_from_row(r: &<DB as sqlx::Database>::Row) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        password_hash: r.try_get("password_hash")?,
+        role: role
+            .parse::<Role>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        unit_code: r.try_get("unit_code")?,
+        disabled: r.try_get("disabled")?,
+        created_at: ts(r.try_get("created_at")?)?,
+    })
+}
+
+fn decode_state(id: i64, code: String, json: &str) -> Result<RequestState> {
+    let mut st: RequestState = from_json(json)?;
+    st.id = id;
+    st.tracking_code = code;
+    Ok(st)
+}
+
+/// A repeated submission with the same idempotency key must carry the same request.
+fn check_replay(existing: RequestState, intake: &Intake) -> Result<Created> {
+    if existing.intake.text != intake.text || existing.intake.request_type != intake.request_type {
+        return Err(StoreError::Duplicate {
+            field: "idempotency_key",
+        });
+    }
+    Ok(Created {
+        state: existing,
+        replayed: true,
+    })
+}
+

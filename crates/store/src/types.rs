@@ -1,0 +1,126 @@
+//! Values the store takes and returns.
+
+use jiesu_domain::{Actor, Command, Directory, Intake, RequestState, Role, Status};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A new request and what to do with it at once.
+pub struct NewRequest<'a> {
+    pub dir: &'a Directory,
+    pub actor: &'a Actor,
+    pub intake: Intake,
+    pub idempotency_key: Option<String>,
+    /// Dispatch or close in the same transaction (the operator's one action).
+    pub follow_up: Option<Command>,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub state: RequestState,
+    /// The idempotency key had been used: this is the earlier request, nothing new was stored.
+    pub replayed: bool,
+}
+
+/// Filters of `GET /requests`. All given filters must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<Status>,
+    pub unit: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    /// Category codes (a parent is expanded to its leaves by the caller).
+    pub categories: Vec<String>,
+    pub request_type: Option<String>,
+    pub channel: Option<String>,
+    /// Response or completion deadline breached.
+    pub overdue: Option<bool>,
+    pub received_from: Option<Timestamp>,
+    pub received_to: Option<Timestamp>,
+    /// Substring of the request text.
+    pub text: Option<String>,
+    /// Only requests this unit leads or co-handles (a handler's view).
+    pub scope_unit: Option<String>,
+    /// Continue after this position (from the previous page's `next_cursor`).
+    pub cursor: Option<Cursor>,
+    pub limit: u32,
+}
+
+/// A position in the stable order (received_at DESC, id DESC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub received_at_ms: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.received_at_ms, self.id)
+    }
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (a, b) = s.split_once('_')?;
+        Some(Cursor {
+            received_at_ms: a.parse().ok()?,
+            id: b.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<RequestState>,
+    pub next_cursor: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    /// Whether this process held the sweep lock (another server may have been sweeping).
+    pub swept: bool,
+    pub requests_checked: usize,
+    pub escalations: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub unit_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: Role,
+    pub unit_code: Option<String>,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.id),
+            username: self.username.clone(),
+            role: self.role,
+            unit: self.unit_code.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub detail: Option<String>,
+}
