@@ -1,1 +1,313 @@
-fn main() {}
+//! `jiesu`: the one binary — serve, demo, migrate, world check, sla due, user add.
+
+mod bench;
+mod demo;
+mod world_files;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use jiesu_domain::Directory;
+use jiesu_server::{AppState, Clock};
+use jiesu_store::Store;
+use jiesu_world::Span;
+use jiff::Timestamp;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "jiesu", version, about = "接诉即办: 12345 requests from intake to assessment")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the API (initialises an empty database with the world first).
+    Serve {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        #[arg(long, env = "JIESU_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// World folder (default: ./world/xicheng, else the shipped Xicheng world).
+        #[arg(long)]
+        world: Option<PathBuf>,
+        /// Seconds between SLA sweeps.
+        #[arg(long, default_value_t = 60)]
+        sweep_every: u64,
+    },
+    /// Build a fresh demo database (Xicheng world, one account per role, N months of history),
+    /// then serve it.
+    Demo {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu-demo.db")]
+        db: String,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Build the data and exit.
+        #[arg(long)]
+        no_serve: bool,
+        /// Seed of the generator (same seed, same history).
+        #[arg(long, default_value_t = 12345)]
+        seed: u64,
+        #[arg(long)]
+        world: Option<PathBuf>,
+    },
+    /// Apply pending migrations.
+    Migrate {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+    },
+    /// The world files.
+    World {
+        #[command(subcommand)]
+        cmd: WorldCmd,
+    },
+    /// Deadline arithmetic on the working calendar.
+    Sla {
+        #[command(subcommand)]
+        cmd: SlaCmd,
+    },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Benchmarks that print JSON.
+    Bench {
+        #[command(subcommand)]
+        cmd: bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorldCmd {
+    /// Validate a world folder; prints every error as FILE:LINE.
+    Check { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum SlaCmd {
+    /// Print the deadline: --from T plus --working-days N or --hours N.
+    Due {
+        #[arg(long)]
+        from: String,
+        #[arg(long, conflicts_with = "hours", required_unless_present = "hours")]
+        working_days: Option<u32>,
+        #[arg(long)]
+        hours: Option<u32>,
+        #[arg(long)]
+        world: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create an account; the password is read from standard input.
+    Add {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("JIESU_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("JIESU_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn main() -> Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Serve {
+            db,
+            bind,
+            world,
+            sweep_every,
+        } => {
+            let store = Store::open(&db).await.context("opening the database")?;
+            let dir = init_world(&store, world.as_deref()).await?;
+            serve(store, dir, &bind, sweep_every).await
+        }
+        Cmd::Demo {
+            db,
+            bind,
+            months,
+            no_serve,
+            seed,
+            world,
+        } => {
+            let (store, dir) = demo::build(&db, months, seed, world.as_deref()).await?;
+            if no_serve {
+                store.close().await;
+                Ok(())
+            } else {
+                serve(store, dir, &bind, 60).await
+            }
+        }
+        Cmd::Migrate { db } => {
+            let store = Store::connect(&db).await?;
+            let applied = store.migrate().await?;
+            println!(
+                "{}",
+                serde_json::json!({"backend": store.backend(), "applied": applied})
+            );
+            Ok(())
+        }
+        Cmd::World {
+            cmd: WorldCmd::Check { dir },
+        } => match jiesu_world::load_dir(&dir) {
+            Ok(w) => {
+                println!(
+                    "{}: ok — {} streets, {} communities, {} units, {} categories, {} SLA classes, holidays for {:?}",
+                    dir.display(),
+                    w.streets.len(),
+                    w.communities.len(),
+                    w.units.len(),
+                    w.categories.len(),
+                    w.sla.classes.len(),
+                    w.holidays.years
+                );
+                Ok(())
+            }
+            Err(errors) => {
+                for e in errors.iter() {
+                    eprintln!("{}/{e}", dir.display());
+                }
+                std::process::exit(1);
+            }
+        },
+        Cmd::Sla {
+            cmd:
+                SlaCmd::Due {
+                    from,
+                    working_days,
+                    hours,
+                    world,
+                },
+        } => {
+            let (w, _) = world_files::load(world.as_deref()).map_err(|e| anyhow!("{e}"))?;
+            let dir = Directory::new(w);
+            let from: Timestamp = from
+                .parse()
+                .with_context(|| format!("--from `{from}`: expected RFC 3339 with an offset"))?;
+            let span = match (working_days, hours) {
+                (Some(n), _) => Span::WorkingDays(n),
+                (None, Some(h)) => Span::Hours(h),
+                (None, None) => bail!("give --working-days N or --hours N"),
+            };
+            let due = dir.calendar.due(from, span);
+            println!("{}", local_rfc3339(&dir, due));
+            Ok(())
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::Add {
+                    db,
+                    username,
+                    role,
+                    unit,
+                    display_name,
+                    password_stdin: _,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let store = Store::open(&db).await?;
+            let dir = init_world(&store, None).await?;
+            let nu = jiesu_server::api::admin::new_user(
+                &dir,
+                &username,
+                display_name.as_deref(),
+                password,
+                &role,
+                unit.as_deref(),
+            )
+            .map_err(|e| {
+                anyhow!(
+                    "{}{}",
+                    e.body.field.map(|f| format!("{f}: ")).unwrap_or_default(),
+                    e.body.message
+                )
+            })?;
+            let id = store.create_user(&nu, Timestamp::now()).await?;
+            println!(
+                "{}",
+                serde_json::json!({"id": id, "username": nu.username, "role": nu.role.as_str(), "unit": nu.unit_code})
+            );
+            Ok(())
+        }
+        Cmd::Bench { cmd } => bench::run(cmd).await,
+    }
+}
+
+/// `2026-10-15T23:59:59+08:00` in the world's zone.
+pub fn local_rfc3339(dir: &Directory, t: Timestamp) -> String {
+    t.to_zoned_datetime(dir.calendar.time_zone().clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// The world in force: the database's, else (a new database) the given or default world, saved.
+/// A `--world` given for an initialised database replaces the world if it differs.
+pub async fn init_world(store: &Store, dir: Option<&std::path::Path>) -> Result<Directory> {
+    let stored = store.load_world().await?;
+    let world = match (stored, dir) {
+        (Some(w), None) => w,
+        (stored, dir) => {
+            let (w, source) = world_files::load(dir).map_err(|e| anyhow!("world: {e}"))?;
+            if stored.as_ref() != Some(&w) {
+                store.save_world(&w, &source, Timestamp::now()).await?;
+                tracing::info!(source, "world saved to the database");
+            }
+            w
+        }
+    };
+    Ok(Directory::new(world))
+}
+
+async fn serve(store: Store, dir: Directory, bind: &str, sweep_every: u64) -> Result<()> {
+    let state = AppState::new(store, dir, Clock::System);
+    jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let addr = listener.local_addr()?;
+    println!("jiesu serving on http://{addr} ({})", state.store.backend());
+    jiesu_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,1 +1,134 @@
-//! jiesu-server
+//! The HTTP face of jiesu: `/api/v1` (JSON, described at `/api/v1/openapi.json`) and `/healthz`.
+//!
+//! Handlers are thin: parse, call the domain and the store, shape the answer.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod openapi;
+pub mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest};
+use axum::routing::{get, post};
+use jiesu_domain::Directory;
+use jiesu_store::Store;
+use jiff::Timestamp;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+pub use error::{ApiError, ApiResult};
+
+/// Largest JSON body the API accepts (a request text is ≤ 10,000 characters).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Where "now" comes from: the system clock, or a settable one for tests of deadlines.
+#[derive(Clone)]
+pub enum Clock {
+    System,
+    Manual(Arc<AtomicI64>),
+}
+
+impl Clock {
+    pub fn manual(start: Timestamp) -> Self {
+        Clock::Manual(Arc::new(AtomicI64::new(start.as_millisecond())))
+    }
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Manual(ms) => {
+                Timestamp::from_millisecond(ms.load(Ordering::SeqCst)).unwrap_or(Timestamp::UNIX_EPOCH)
+            }
+        }
+    }
+    /// Moves a manual clock; no effect on the system clock.
+    pub fn set(&self, t: Timestamp) {
+        if let Clock::Manual(ms) = self {
+            ms.store(t.as_millisecond(), Ordering::SeqCst);
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub dir: Arc<Directory>,
+    pub clock: Clock,
+    pub limiter: Arc<auth::LoginLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Store, dir: Directory, clock: Clock) -> Self {
+        AppState {
+            store,
+            dir: Arc::new(dir),
+            clock,
+            limiter: Arc::new(auth::LoginLimiter::default()),
+        }
+    }
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// JSON body whose rejections are our `{code, message, field}` errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route(
+            "/requests",
+            post(api::requests::create).get(api::requests::list),
+        )
+        .route("/requests/{id}", get(api::requests::get_one))
+        .route("/requests/{id}/events", get(api::requests::events))
+        .route("/requests/{id}/{action}", post(api::requests::act))
+        .route("/regions", get(api::world::regions))
+        .route("/units", get(api::world::units))
+        .route("/categories", get(api::world::categories))
+        .route("/users", get(api::admin::users).post(api::admin::create_user))
+        .route("/audit", get(api::admin::audit))
+        .route("/sla/sweep", post(api::admin::sweep))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(api::not_found);
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .nest("/api/v1", api)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Runs the SLA sweep every `every` until the process ends.
+pub fn spawn_sla_sweeper(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.store.sweep_sla(state.now()).await {
+                Ok(r) if r.escalations > 0 => {
+                    tracing::info!(escalations = r.escalations, "SLA sweep raised 督办")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "SLA sweep failed"),
+            }
+        }
+    })
+}
+
+/// Serves on an already bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,224 @@
+//! Accounts: argon2 password hashes, server-side revocable sessions (only a SHA-256 of the token
+//! is stored), and a login rate limit.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::Json;
+use jiesu_store::User;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A session lasts one long shift.
+pub const SESSION_TTL: SignedDuration = SignedDuration::from_hours(12);
+/// Failed logins allowed per username within [`LOCKOUT_WINDOW`].
+pub const MAX_FAILURES: u32 = 5;
+pub const LOCKOUT_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+pub const SESSION_COOKIE: &str = "jiesu_session";
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A random token to give the client; only its hash is stored.
+pub fn new_token() -> Result<String, String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| e.to_string())?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// Per-username failure counts. In-process: with several servers each enforces its own window,
+/// which still bounds guessing to a small multiple.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Timestamp)>>,
+}
+
+impl LoginLimiter {
+    fn locked(&self, user: &str, now: Timestamp) -> bool {
+        let Ok(map) = self.failures.lock() else {
+            return false;
+        };
+        map.get(user)
+            .is_some_and(|(n, since)| *n >= MAX_FAILURES && now.duration_since(*since) < LOCKOUT_WINDOW)
+    }
+    fn fail(&self, user: &str, now: Timestamp) {
+        if let Ok(mut map) = self.failures.lock() {
+            let e = map.entry(user.to_string()).or_insert((0, now));
+            if now.duration_since(e.1) >= LOCKOUT_WINDOW {
+                *e = (0, now);
+            }
+            e.0 += 1;
+        }
+    }
+    fn succeed(&self, user: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(user);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: Timestamp,
+    pub user: User,
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    body: crate::ApiJson<LoginBody>,
+) -> ApiResult<Json<LoginResponse>> {
+    let body = body.0;
+    let now = app.now();
+    let username = body.username.trim().to_string();
+    if username.is_empty() {
+        return Err(ApiError::invalid("username", "required", "must not be empty"));
+    }
+    if app.limiter.locked(&username, now) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed logins; wait 15 minutes",
+        ));
+    }
+    let user = app.store.user_by_username(&username).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        // Verify against a dummy hash for unknown users so timing does not reveal who exists.
+        .unwrap_or_else(|| DUMMY_HASH.to_string());
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        _ => {
+            app.limiter.fail(&username, now);
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "wrong username or password",
+            ));
+        }
+    };
+    app.limiter.succeed(&username);
+    let token = new_token().map_err(ApiError::internal)?;
+    let expires_at = now
+        .checked_add(SESSION_TTL)
+        .map_err(ApiError::internal)?;
+    app.store
+        .create_session(&token_hash(&token), user.id, now, expires_at)
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// A valid argon2 hash of a random string, used to equalise timing for unknown usernames.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+
+pub async fn logout(State(app): State<AppState>, parts: Parts) -> ApiResult<StatusCode> {
+    match bearer(&parts) {
+        Some(t) => {
+            app.store.revoke_session(&token_hash(&t), app.now()).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::unauthorized()),
+    }
+}
+
+pub async fn me(user: CurrentUser) -> Json<User> {
+    Json(user.0)
+}
+
+/// The token from `Authorization: Bearer …` or the session cookie.
+fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION)
+        && let Ok(s) = v.to_str()
+        && let Some(t) = s.strip_prefix("Bearer ")
+    {
+        return Some(t.trim().to_string());
+    }
+    for v in parts.headers.get_all(axum::http::header::COOKIE) {
+        let Ok(s) = v.to_str() else { continue };
+        for kv in s.split(';') {
+            if let Some((k, val)) = kv.trim().split_once('=')
+                && k == SESSION_COOKIE
+            {
+                return Some(val.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The logged-in user; rejects with 401.
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        // A token is 64 hex chars; anything else cannot match and needs no database trip.
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::unauthorized());
+        }
+        match app.store.session_user(&token_hash(&token), app.now()).await? {
+            Some(u) => Ok(CurrentUser(u)),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let h = hash_password("s3cret-密码").unwrap();
+        assert!(verify_password("s3cret-密码", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(!verify_password("x", DUMMY_HASH));
+    }
+}

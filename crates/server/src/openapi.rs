@@ -1,0 +1,124 @@
+//! The OpenAPI 3.1 document for `/api/v1`, written out here so it is reviewed with the code; a
+//! test checks that every route is documented.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn err_responses() -> Value {
+    let e = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    json!({
+        "400": {"description": "malformed request", "content": e["content"]},
+        "401": {"description": "not logged in", "content": e["content"]},
+        "403": {"description": "role may not do this", "content": e["content"]},
+        "404": {"description": "no such request (or not visible to you)", "content": e["content"]},
+        "409": {"description": "not allowed in the current state", "content": e["content"]},
+        "422": {"description": "a field is invalid", "content": e["content"]},
+    })
+}
+
+fn op(summary: &str, body: Option<Value>, ok: Value) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "responses": err_responses(),
+    });
+    o["responses"]["200"] = json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
+    if let Some(b) = body {
+        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": b}}});
+    }
+    o
+}
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// Action names and the fields each takes.
+pub fn action_schemas() -> Vec<(&'static str, Value)> {
+    let s = |props: Value, req: &[&str]| json!({"type": "object", "properties": props, "required": req});
+    vec![
+        ("dispatch", s(json!({"unit": {"type": "string"}, "reason": {"type": "string"}}), &["unit"])),
+        ("accept", s(json!({}), &[])),
+        ("contact", s(json!({"method": {"enum": ["phone", "visit", "sms", "other"]}, "reached": {"type": "boolean"}, "note": {"type": "string"}}), &["method", "reached"])),
+        ("reply", s(json!({"text": {"type": "string"}}), &["text"])),
+        ("return", s(json!({"reason": {"type": "string"}}), &["reason"])),
+        ("extend", s(json!({"working_days": {"type": "integer", "minimum": 1}, "reason": {"type": "string"}}), &["working_days", "reason"])),
+        ("decide-extension", s(json!({"approve": {"type": "boolean"}, "reason": {"type": "string"}}), &["approve"])),
+        ("escalate", s(json!({"reason": {"type": "string"}}), &["reason"])),
+        ("callback", s(json!({"reached": {"type": "boolean"}, "resolved": {"type": "boolean"}, "satisfaction": {"enum": ["satisfied", "basically_satisfied", "unsatisfied"]}, "note": {"type": "string"}}), &["reached"])),
+        ("reopen", s(json!({"reason": {"type": "string"}}), &["reason"])),
+        ("merge", s(json!({"master_id": {"type": "integer"}}), &["master_id"])),
+        ("whistle", s(json!({"units": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}}), &["units", "reason"])),
+        ("report", s(json!({"note": {"type": "string"}}), &[])),
+        ("suspend", s(json!({"reason": {"type": "string"}}), &["reason"])),
+        ("close", s(json!({"special": {"type": "string"}, "answer": {"type": "string"}, "reason": {"type": "string"}}), &[])),
+    ]
+}
+
+fn list_params() -> Vec<Value> {
+    [
+        "status", "unit", "street", "community", "category", "type", "channel", "overdue",
+        "received_from", "received_to", "q", "cursor", "limit",
+    ]
+    .iter()
+    .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}}))
+    .collect()
+}
+
+pub fn spec() -> Value {
+    let mut paths = json!({
+        "/healthz": {"get": {"summary": "liveness and database check", "responses": {"200": {"description": "OK"}, "503": {"description": "database unavailable"}}}},
+        "/api/v1/auth/login": {"post": {"summary": "log in: username + password → bearer token", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}}, "responses": {"200": {"description": "token"}, "401": {"description": "wrong username or password"}, "429": {"description": "too many failed attempts"}}}},
+        "/api/v1/auth/logout": {"post": op("revoke the current session", None, json!({}))},
+        "/api/v1/auth/me": {"get": op("the logged-in user", None, r("User"))},
+        "/api/v1/requests": {
+            "post": op("受理: record a request (optionally dispatch_to, answer or special_handling in the same action)", Some(r("NewRequest")), r("Request")),
+            "get": {
+                "summary": "list requests, newest first, with cursor pagination",
+                "security": [{"bearer": []}],
+                "parameters": list_params(),
+                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": r("Request")}, "next_cursor": {"type": ["string", "null"]}}}}}}, "400": {"description": "bad filter"}},
+            },
+        },
+        "/api/v1/requests/{id}": {"get": op("one request (caller identity shown to roles that need it; the view is audited)", None, r("Request"))},
+        "/api/v1/requests/{id}/events": {"get": op("the request's event log", None, json!({"type": "array", "items": r("Event")}))},
+        "/api/v1/regions": {"get": op("district, streets and communities", None, json!({"type": "object"}))},
+        "/api/v1/units": {"get": op("units that handle requests", None, json!({"type": "object"}))},
+        "/api/v1/categories": {"get": op("the category tree and SLA classes", None, json!({"type": "object"}))},
+        "/api/v1/users": {"get": op("accounts (admin)", None, json!({"type": "array", "items": r("User")})), "post": op("create an account (admin)", Some(json!({"type": "object", "required": ["username", "password", "role"], "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "password": {"type": "string", "minLength": 10}, "role": {"type": "string"}, "unit": {"type": "string"}}})), r("User"))},
+        "/api/v1/audit": {"get": op("audit entries for a target such as request:123 (admin, supervisor)", None, json!({"type": "array"}))},
+        "/api/v1/sla/sweep": {"post": op("run the SLA sweep now", None, json!({"type": "object"}))},
+        "/api/v1/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+    });
+    for (action, schema) in action_schemas() {
+        let mut o = op(&format!("action `{action}` on a request"), Some(schema), r("Request"));
+        o["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+        paths[format!("/api/v1/requests/{{id}}/{action}")] = json!({"post": o});
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "jiesu 接诉即办 API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}},
+                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string"}, "unit_code": {"type": ["string", "null"]}}},
+                "NewRequest": {"type": "object", "required": ["request_type", "text"], "properties": {
+                    "request_type": {"enum": ["consultation", "help_request", "complaint", "report", "suggestion", "praise"]},
+                    "channel": {"enum": ["hotline", "web", "app", "open311", "device", "enterprise", "import"]},
+                    "category": {"type": "string"}, "street": {"type": "string"}, "community": {"type": "string"},
+                    "address": {"type": "string"}, "title": {"type": "string"}, "text": {"type": "string", "maxLength": 10000},
+                    "caller_name": {"type": "string"}, "caller_phone": {"type": "string"}, "urgent": {"type": "boolean"},
+                    "received_at": {"type": "string", "format": "date-time"}, "dispatch_to": {"type": "string"},
+                    "answer": {"type": "string"}, "special_handling": {"type": "string"}, "idempotency_key": {"type": "string"}}},
+                "Request": {"type": "object", "properties": {"id": {"type": "integer"}, "tracking_code": {"type": "string"}, "status": {"type": "string"}, "status_label": {"type": "string"}, "lead_unit": {"type": ["string", "null"]}, "response_due": {"type": ["string", "null"]}, "completion_due": {"type": ["string", "null"]}, "sla_state": {"type": "string"}, "caller_masked": {"type": "boolean"}}},
+                "Event": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "object"}, "reason": {"type": ["string", "null"]}, "kind": {"type": "object"}, "label": {"type": "string"}}},
+            },
+        },
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
