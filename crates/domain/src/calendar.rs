@@ -146,7 +146,13 @@ mod tests {
     fn cal_2026() -> WorkCalendar {
         let mut t = HolidayTable::default();
         t.years.insert(2026);
-        for d in ["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"] {
+        for d in [
+            "2026-10-01",
+            "2026-10-02",
+            "2026-10-05",
+            "2026-10-06",
+            "2026-10-07",
+        ] {
             t.days
                 .insert(d.parse().unwrap(), (DayKind::Holiday, "国庆节".into()));
         }

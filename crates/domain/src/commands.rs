@@ -163,7 +163,9 @@ fn bounded_text(field: &str, v: &str) -> Result<String, DomainError> {
             format!("at most {MAX_NOTE_CHARS} characters"),
         ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(DomainError::invalid(
             field,
             "control_characters",
@@ -213,10 +215,7 @@ pub fn warn_instant(start: Timestamp, due: Timestamp, ratio: f64) -> Timestamp {
 }
 
 /// Fresh deadlines for a (re)dispatch at `now`.
-fn deadlines(
-    ctx: &Ctx,
-    st: &RequestState,
-) -> (String, Timestamp, Timestamp, Timestamp) {
+fn deadlines(ctx: &Ctx, st: &RequestState) -> (String, Timestamp, Timestamp, Timestamp) {
     let class = sla_class_for(ctx.dir, &st.intake);
     let cal = &ctx.dir.calendar;
     let response_due = cal.due(ctx.now, class.response);
@@ -370,7 +369,8 @@ pub fn decide(
                     "refusing an extension needs a reason",
                 ));
             }
-            let paused_ms = (ctx.now.as_millisecond() - pending.requested_at.as_millisecond()).max(0);
+            let paused_ms =
+                (ctx.now.as_millisecond() - pending.requested_at.as_millisecond()).max(0);
             let paused = SignedDuration::from_millis(paused_ms);
             let due = st.completion_due.unwrap_or(ctx.now);
             let shifted = crate::calendar::add(due, paused);
@@ -493,10 +493,17 @@ pub fn decide(
                 ));
             }
             if units.is_empty() {
-                return Err(DomainError::invalid("units", "required", "name at least one unit"));
+                return Err(DomainError::invalid(
+                    "units",
+                    "required",
+                    "name at least one unit",
+                ));
             }
             let reason = required_text("reason", reason)?;
-            let due = ctx.dir.calendar.due(ctx.now, ctx.dir.world.sla.whistle_response);
+            let due = ctx
+                .dir
+                .calendar
+                .due(ctx.now, ctx.dir.world.sla.whistle_response);
             let mut targets: Vec<WhistleTarget> = Vec::new();
             for code in units {
                 let u = ctx.dir.unit(code).ok_or_else(|| {
@@ -521,7 +528,10 @@ pub fn decide(
                     response_due: due,
                 });
             }
-            Ok(vec![NewEvent::because(EventKind::Whistled { targets }, reason)])
+            Ok(vec![NewEvent::because(
+                EventKind::Whistled { targets },
+                reason,
+            )])
         }
         Command::Report { note } => {
             require_role(actor, &[Role::Handler], name)?;
@@ -704,10 +714,7 @@ pub fn sla_breaches(st: &RequestState, now: Timestamp) -> Vec<NewEvent> {
             "deadline passed",
         )
     };
-    if st.response_pending()
-        && !st.response_overdue
-        && st.response_due.is_some_and(|d| d < now)
-    {
+    if st.response_pending() && !st.response_overdue && st.response_due.is_some_and(|d| d < now) {
         out.push(auto(EscalationKind::ResponseOverdue, None));
     }
     if st.completion_clock_running()

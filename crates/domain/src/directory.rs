@@ -59,7 +59,9 @@ impl Directory {
         self.units.get(code).map(|&i| &self.world.units[i])
     }
     pub fn category(&self, code: &str) -> Option<&Category> {
-        self.categories.get(code).map(|&i| &self.world.categories[i])
+        self.categories
+            .get(code)
+            .map(|&i| &self.world.categories[i])
     }
     pub fn is_leaf_category(&self, code: &str) -> bool {
         self.leaf.get(code).copied().unwrap_or(false)

@@ -33,9 +33,9 @@ pub struct IntakeInput {
 }
 
 fn parse_code<T: std::str::FromStr>(field: &str, v: &str) -> Result<T, DomainError> {
-    v.trim().parse().map_err(|_| {
-        DomainError::invalid(field, "unknown_value", format!("unknown value `{v}`"))
-    })
+    v.trim()
+        .parse()
+        .map_err(|_| DomainError::invalid(field, "unknown_value", format!("unknown value `{v}`")))
 }
 
 /// Validates a submission. `default_channel` is the channel of the door it came through.
@@ -112,7 +112,11 @@ pub fn validate(
     let address = optional_text("address", &input.address)?;
     let title = optional_text("title", &input.title)?;
     if title.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(DomainError::invalid("title", "too_long", "at most 200 characters"));
+        return Err(DomainError::invalid(
+            "title",
+            "too_long",
+            "at most 200 characters",
+        ));
     }
     let name = optional_text("caller_name", &input.caller_name)?;
     if name.as_ref().is_some_and(|n| n.chars().count() > 50) {
@@ -208,9 +212,18 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(normalize_phone("138 1234 5678").as_deref(), Some("13812345678"));
-        assert_eq!(normalize_phone("+8613812345678").as_deref(), Some("13812345678"));
-        assert_eq!(normalize_phone("010-66001234").as_deref(), Some("01066001234"));
+        assert_eq!(
+            normalize_phone("138 1234 5678").as_deref(),
+            Some("13812345678")
+        );
+        assert_eq!(
+            normalize_phone("+8613812345678").as_deref(),
+            Some("13812345678")
+        );
+        assert_eq!(
+            normalize_phone("010-66001234").as_deref(),
+            Some("01066001234")
+        );
         assert_eq!(normalize_phone("12812345678"), None);
         assert_eq!(normalize_phone("abc"), None);
         assert_eq!(normalize_phone("1381234567x"), None);

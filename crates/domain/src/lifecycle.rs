@@ -555,7 +555,8 @@ impl RequestState {
 
     /// Whether the response (签收 and first contact) is still owed.
     pub fn response_pending(&self) -> bool {
-        self.status.is_in_handling() && (self.accepted_at.is_none() || self.first_contact_at.is_none())
+        self.status.is_in_handling()
+            && (self.accepted_at.is_none() || self.first_contact_at.is_none())
     }
 
     /// Whether the completion clock runs now (not paused by a pending extension).

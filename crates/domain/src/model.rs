@@ -12,9 +12,20 @@ use std::str::FromStr;
 macro_rules! vocabulary {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $($(#[$vm])* $variant),+ }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(|_| serde::de::Error::unknown_variant(&s, &[$($code),+]))
+            }
+        }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -95,7 +106,10 @@ impl Role {
     }
     /// Roles that need the caller's name and phone to do their work (条例 Art.8/35: only those).
     pub fn sees_caller_identity(self) -> bool {
-        matches!(self, Role::Operator | Role::Dispatcher | Role::Handler | Role::Callback)
+        matches!(
+            self,
+            Role::Operator | Role::Dispatcher | Role::Handler | Role::Callback
+        )
     }
 }
 

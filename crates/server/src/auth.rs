@@ -3,12 +3,12 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::Json;
 use jiesu_store::User;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -65,8 +69,9 @@ impl LoginLimiter {
         let Ok(map) = self.failures.lock() else {
             return false;
         };
-        map.get(user)
-            .is_some_and(|(n, since)| *n >= MAX_FAILURES && now.duration_since(*since) < LOCKOUT_WINDOW)
+        map.get(user).is_some_and(|(n, since)| {
+            *n >= MAX_FAILURES && now.duration_since(*since) < LOCKOUT_WINDOW
+        })
     }
     fn fail(&self, user: &str, now: Timestamp) {
         if let Ok(mut map) = self.failures.lock() {
@@ -106,7 +111,11 @@ pub async fn login(
     let now = app.now();
     let username = body.username.trim().to_string();
     if username.is_empty() {
-        return Err(ApiError::invalid("username", "required", "must not be empty"));
+        return Err(ApiError::invalid(
+            "username",
+            "required",
+            "must not be empty",
+        ));
     }
     if app.limiter.locked(&username, now) {
         return Err(ApiError::new(
@@ -139,7 +148,7 @@ pub async fn login(
     app.limiter.succeed(&username);
     let token = new_token().map_err(ApiError::internal)?;
     let expires_at = now
-        .checked_add(SESSION_TTL)
+        .checked_add(app.session_ttl)
         .map_err(ApiError::internal)?;
     app.store
         .create_session(&token_hash(&token), user.id, now, expires_at)
@@ -202,7 +211,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ApiError::unauthorized());
         }
-        match app.store.session_user(&token_hash(&token), app.now()).await? {
+        match app
+            .store
+            .session_user(&token_hash(&token), app.now())
+            .await?
+        {
             Some(u) => Ok(CurrentUser(u)),
             None => Err(ApiError::unauthorized()),
         }

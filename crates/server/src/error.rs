@@ -162,25 +162,22 @@ impl From<QueryRejection> for ApiError {
 }
 
 /// Pulls the field name out of serde messages like "missing field `text`" or
-/// "text: invalid type: …".
+/// "text: invalid type: …" (axum prefixes the latter with its own sentence).
 fn field_from_serde(msg: &str) -> Option<String> {
     if let Some(i) = msg.find("field `") {
         let rest = &msg[i + 7..];
         return rest.find('`').map(|j| rest[..j].to_string());
     }
-    // axum prefixes data errors with "Failed to deserialize the JSON body into the target type: "
-    let tail = msg.rsplit(": ").nth(1).unwrap_or("");
-    let candidate = msg
-        .split("type: ")
-        .nth(1)
-        .and_then(|s| s.split(':').next())
-        .unwrap_or(tail)
-        .trim();
-    (!candidate.is_empty()
+    let body = msg
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .or_else(|| msg.strip_prefix("Failed to deserialize query string: "))
+        .unwrap_or(msg);
+    let (candidate, _) = body.split_once(": ")?;
+    let looks_like_path = !candidate.is_empty()
         && candidate
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']'))
-    .then(|| candidate.to_string())
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']');
+    (looks_like_path && candidate != "invalid type").then(|| candidate.to_string())
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

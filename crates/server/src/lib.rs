@@ -37,9 +37,8 @@ impl Clock {
     pub fn now(&self) -> Timestamp {
         match self {
             Clock::System => Timestamp::now(),
-            Clock::Manual(ms) => {
-                Timestamp::from_millisecond(ms.load(Ordering::SeqCst)).unwrap_or(Timestamp::UNIX_EPOCH)
-            }
+            Clock::Manual(ms) => Timestamp::from_millisecond(ms.load(Ordering::SeqCst))
+                .unwrap_or(Timestamp::UNIX_EPOCH),
         }
     }
     /// Moves a manual clock; no effect on the system clock.
@@ -56,6 +55,8 @@ pub struct AppState {
     pub dir: Arc<Directory>,
     pub clock: Clock,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// How long a login lasts.
+    pub session_ttl: jiff::SignedDuration,
 }
 
 impl AppState {
@@ -65,6 +66,7 @@ impl AppState {
             dir: Arc::new(dir),
             clock,
             limiter: Arc::new(auth::LoginLimiter::default()),
+            session_ttl: auth::SESSION_TTL,
         }
     }
     pub fn now(&self) -> Timestamp {
@@ -92,7 +94,10 @@ pub fn router(state: AppState) -> Router {
         .route("/regions", get(api::world::regions))
         .route("/units", get(api::world::units))
         .route("/categories", get(api::world::categories))
-        .route("/users", get(api::admin::users).post(api::admin::create_user))
+        .route(
+            "/users",
+            get(api::admin::users).post(api::admin::create_user),
+        )
         .route("/audit", get(api::admin::audit))
         .route("/sla/sweep", post(api::admin::sweep))
         .route("/openapi.json", get(openapi::document))

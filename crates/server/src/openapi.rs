@@ -22,9 +22,11 @@ fn op(summary: &str, body: Option<Value>, ok: Value) -> Value {
         "security": [{"bearer": []}],
         "responses": err_responses(),
     });
-    o["responses"]["200"] = json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
+    o["responses"]["200"] =
+        json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
     if let Some(b) = body {
-        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": b}}});
+        o["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": b}}});
     }
     o
 }
@@ -37,28 +39,96 @@ fn r(name: &str) -> Value {
 pub fn action_schemas() -> Vec<(&'static str, Value)> {
     let s = |props: Value, req: &[&str]| json!({"type": "object", "properties": props, "required": req});
     vec![
-        ("dispatch", s(json!({"unit": {"type": "string"}, "reason": {"type": "string"}}), &["unit"])),
+        (
+            "dispatch",
+            s(
+                json!({"unit": {"type": "string"}, "reason": {"type": "string"}}),
+                &["unit"],
+            ),
+        ),
         ("accept", s(json!({}), &[])),
-        ("contact", s(json!({"method": {"enum": ["phone", "visit", "sms", "other"]}, "reached": {"type": "boolean"}, "note": {"type": "string"}}), &["method", "reached"])),
+        (
+            "contact",
+            s(
+                json!({"method": {"enum": ["phone", "visit", "sms", "other"]}, "reached": {"type": "boolean"}, "note": {"type": "string"}}),
+                &["method", "reached"],
+            ),
+        ),
         ("reply", s(json!({"text": {"type": "string"}}), &["text"])),
-        ("return", s(json!({"reason": {"type": "string"}}), &["reason"])),
-        ("extend", s(json!({"working_days": {"type": "integer", "minimum": 1}, "reason": {"type": "string"}}), &["working_days", "reason"])),
-        ("decide-extension", s(json!({"approve": {"type": "boolean"}, "reason": {"type": "string"}}), &["approve"])),
-        ("escalate", s(json!({"reason": {"type": "string"}}), &["reason"])),
-        ("callback", s(json!({"reached": {"type": "boolean"}, "resolved": {"type": "boolean"}, "satisfaction": {"enum": ["satisfied", "basically_satisfied", "unsatisfied"]}, "note": {"type": "string"}}), &["reached"])),
-        ("reopen", s(json!({"reason": {"type": "string"}}), &["reason"])),
-        ("merge", s(json!({"master_id": {"type": "integer"}}), &["master_id"])),
-        ("whistle", s(json!({"units": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}}), &["units", "reason"])),
+        (
+            "return",
+            s(json!({"reason": {"type": "string"}}), &["reason"]),
+        ),
+        (
+            "extend",
+            s(
+                json!({"working_days": {"type": "integer", "minimum": 1}, "reason": {"type": "string"}}),
+                &["working_days", "reason"],
+            ),
+        ),
+        (
+            "decide-extension",
+            s(
+                json!({"approve": {"type": "boolean"}, "reason": {"type": "string"}}),
+                &["approve"],
+            ),
+        ),
+        (
+            "escalate",
+            s(json!({"reason": {"type": "string"}}), &["reason"]),
+        ),
+        (
+            "callback",
+            s(
+                json!({"reached": {"type": "boolean"}, "resolved": {"type": "boolean"}, "satisfaction": {"enum": ["satisfied", "basically_satisfied", "unsatisfied"]}, "note": {"type": "string"}}),
+                &["reached"],
+            ),
+        ),
+        (
+            "reopen",
+            s(json!({"reason": {"type": "string"}}), &["reason"]),
+        ),
+        (
+            "merge",
+            s(json!({"master_id": {"type": "integer"}}), &["master_id"]),
+        ),
+        (
+            "whistle",
+            s(
+                json!({"units": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}}),
+                &["units", "reason"],
+            ),
+        ),
         ("report", s(json!({"note": {"type": "string"}}), &[])),
-        ("suspend", s(json!({"reason": {"type": "string"}}), &["reason"])),
-        ("close", s(json!({"special": {"type": "string"}, "answer": {"type": "string"}, "reason": {"type": "string"}}), &[])),
+        (
+            "suspend",
+            s(json!({"reason": {"type": "string"}}), &["reason"]),
+        ),
+        (
+            "close",
+            s(
+                json!({"special": {"type": "string"}, "answer": {"type": "string"}, "reason": {"type": "string"}}),
+                &[],
+            ),
+        ),
     ]
 }
 
 fn list_params() -> Vec<Value> {
     [
-        "status", "unit", "street", "community", "category", "type", "channel", "overdue",
-        "received_from", "received_to", "q", "cursor", "limit",
+        "status",
+        "unit",
+        "street",
+        "community",
+        "category",
+        "type",
+        "channel",
+        "overdue",
+        "received_from",
+        "received_to",
+        "q",
+        "cursor",
+        "limit",
     ]
     .iter()
     .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}}))
@@ -91,8 +161,13 @@ pub fn spec() -> Value {
         "/api/v1/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
     });
     for (action, schema) in action_schemas() {
-        let mut o = op(&format!("action `{action}` on a request"), Some(schema), r("Request"));
-        o["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+        let mut o = op(
+            &format!("action `{action}` on a request"),
+            Some(schema),
+            r("Request"),
+        );
+        o["parameters"] =
+            json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
         paths[format!("/api/v1/requests/{{id}}/{action}")] = json!({"post": o});
     }
     json!({

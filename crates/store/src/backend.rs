@@ -622,16 +622,177 @@ impl Db {
     }
 
     pub async fn bulk_insert(&self, items: &[(RequestState, Vec<Event>)]) -> Result<()> {
+        // Multi-row INSERTs: with one row per statement the per-statement round trip dominates
+        // a bulk load. Rows per statement keep the bind parameters under SQLite's 32,766
+        // (PostgreSQL allows 65,535).
+        enum V {
+            I(Option<i64>),
+            S(Option<String>),
+            B(bool),
+        }
+        type Q<'q> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>;
+        fn bind(mut q: Q<'_>, vals: Vec<V>) -> Q<'_> {
+            for v in vals {
+                q = match v {
+                    V::I(x) => q.bind(x),
+                    V::S(x) => q.bind(x),
+                    V::B(x) => q.bind(x),
+                };
+            }
+            q
+        }
+        fn values(head: &str, rows: usize, cols: usize) -> String {
+            let mut sql = String::with_capacity(head.len() + rows * cols * 7);
+            sql.push_str(head);
+            let mut n = 0;
+            for r in 0..rows {
+                sql.push_str(if r == 0 { " (" } else { ",(" });
+                for c in 0..cols {
+                    n += 1;
+                    if c > 0 {
+                        sql.push(',');
+                    }
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                sql.push(')');
+            }
+            sql
+        }
+        const REQ_COLS: usize = 26;
+        const REQ_ROWS: usize = 1_000;
+        const EV_COLS: usize = 10;
+        const EV_ROWS: usize = 3_000;
+        const UNIT_COLS: usize = 3;
+        const UNIT_ROWS: usize = 5_000;
+        const REQ_HEAD: &str = "INSERT INTO requests (tracking_code, status, request_type, channel, category, street, community, \
+             lead_unit, urgent, received_at, dispatched_at, response_due, completion_due, warn_at, next_whistle_due, replied_at, \
+             closed_at, response_pending, clock_running, response_overdue, completion_overdue, master_id, text, version, updated_at, state) VALUES";
+        const EV_HEAD: &str = "INSERT INTO request_events (request_id, seq, at, kind, actor_user_id, actor_name, actor_role, actor_unit, reason, payload) VALUES";
+        const UNIT_HEAD: &str = "INSERT INTO request_units (request_id, unit_code, lead) VALUES";
+        if items.is_empty() {
+            return Ok(());
+        }
         let mut tx = begin_write(&self.write).await?;
-        for (st, events) in items {
-            let mut st = st.clone();
-            let id = Self::insert_request_row(&mut tx, &st, None).await?;
-            st.id = id;
-            Self::insert_events(&mut tx, id, events).await?;
-            if st.lead_unit.is_some() {
-                Self::sync_units(&mut tx, &st).await?;
+        // Ids come back with their tracking codes: RETURNING does not promise row order.
+        let mut ids: std::collections::HashMap<String, i64> =
+            std::collections::HashMap::with_capacity(items.len());
+        for batch in items.chunks(REQ_ROWS) {
+            let sql = values(REQ_HEAD, batch.len(), REQ_COLS) + " RETURNING id, tracking_code";
+            let mut vals = Vec::with_capacity(batch.len() * REQ_COLS);
+            for (st, _) in batch {
+                vals.extend([
+                    V::S(Some(st.tracking_code.clone())),
+                    V::S(Some(st.status.as_str().to_string())),
+                    V::S(Some(st.intake.request_type.as_str().to_string())),
+                    V::S(Some(st.intake.channel.as_str().to_string())),
+                    V::S(st.intake.category.clone()),
+                    V::S(st.intake.street.clone()),
+                    V::S(st.intake.community.clone()),
+                    V::S(st.lead_unit.clone()),
+                    V::B(st.intake.urgent),
+                    V::I(Some(ms(st.intake.received_at))),
+                    V::I(st.dispatched_at.map(ms)),
+                    V::I(st.response_due.map(ms)),
+                    V::I(st.completion_due.map(ms)),
+                    V::I(st.warn_at.map(ms)),
+                    V::I(next_whistle_due(st)),
+                    V::I(st.replied_at.map(ms)),
+                    V::I(st.closed_at.map(ms)),
+                    V::B(st.response_pending()),
+                    V::B(st.completion_clock_running()),
+                    V::B(st.response_overdue),
+                    V::B(st.completion_overdue),
+                    V::I(st.merged_into),
+                    V::S(Some(st.intake.text.clone())),
+                    V::I(Some(st.version)),
+                    V::I(Some(ms(st.updated_at))),
+                    V::S(Some(to_json(st)?)),
+                ]);
+            }
+            let rows = match bind(sqlx::query(AssertSqlSafe(sql)), vals)
+                .fetch_all(&mut *tx)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) if unique_violation(&e, "tracking_code") => {
+                    return Err(StoreError::Duplicate {
+                        field: "tracking_code",
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for r in rows {
+                ids.insert(r.try_get(1)?, r.try_get(0)?);
             }
         }
+        let id_of = |code: &str| {
+            ids.get(code)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {code}")))
+        };
+
+        let full_events = values(EV_HEAD, EV_ROWS, EV_COLS);
+        let mut vals: Vec<V> = Vec::with_capacity(EV_ROWS * EV_COLS);
+        let mut rows = 0;
+        for (st, events) in items {
+            let id = id_of(&st.tracking_code)?;
+            for e in events {
+                vals.extend([
+                    V::I(Some(id)),
+                    V::I(Some(e.seq)),
+                    V::I(Some(ms(e.at))),
+                    V::S(Some(e.kind.name().to_string())),
+                    V::I(e.actor.user_id),
+                    V::S(Some(e.actor.username.clone())),
+                    V::S(Some(e.actor.role.as_str().to_string())),
+                    V::S(e.actor.unit.clone()),
+                    V::S(e.reason.clone()),
+                    V::S(Some(to_json(&e.kind)?)),
+                ]);
+                rows += 1;
+                if rows == EV_ROWS {
+                    let batch = std::mem::replace(&mut vals, Vec::with_capacity(EV_ROWS * EV_COLS));
+                    bind(sqlx::query(AssertSqlSafe(full_events.clone())), batch)
+                        .execute(&mut *tx)
+                        .await?;
+                    rows = 0;
+                }
+            }
+        }
+        if rows > 0 {
+            bind(sqlx::query(AssertSqlSafe(values(EV_HEAD, rows, EV_COLS))), vals)
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        let mut vals: Vec<V> = Vec::new();
+        let mut rows = 0;
+        let mut flush_units = async |vals: Vec<V>, rows: usize, tx: &mut Tx| -> Result<()> {
+            if rows > 0 {
+                bind(sqlx::query(AssertSqlSafe(values(UNIT_HEAD, rows, UNIT_COLS))), vals)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        };
+        for (st, _) in items {
+            let Some(lead) = &st.lead_unit else { continue };
+            let id = id_of(&st.tracking_code)?;
+            vals.extend([V::I(Some(id)), V::S(Some(lead.clone())), V::B(true)]);
+            rows += 1;
+            for c in &st.co_handlers {
+                if &c.unit != lead {
+                    vals.extend([V::I(Some(id)), V::S(Some(c.unit.clone())), V::B(false)]);
+                    rows += 1;
+                }
+            }
+            if rows >= UNIT_ROWS - 16 {
+                flush_units(std::mem::take(&mut vals), rows, &mut tx).await?;
+                rows = 0;
+            }
+        }
+        flush_units(vals, rows, &mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -14,6 +14,7 @@ use jiesu_domain::{
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod testing;
 mod types;
 pub use types::*;
 
@@ -25,13 +26,14 @@ pub mod sqlite {
     /// SQLite has no row locks; `BEGIN IMMEDIATE` takes the write lock up front so two writers
     /// never deadlock upgrading a read lock.
     const FOR_UPDATE: &str = "";
-    async fn begin_write(
-        pool: &Pool,
-    ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
-    const MIGRATIONS: &[(i64, &str, &str)] =
-        &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[(
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    )];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
         let opts: SqliteConnectOptions = url
@@ -68,9 +70,7 @@ pub mod postgres {
     const PG: bool = true;
     /// Row lock: concurrent commands on one request queue instead of racing.
     const FOR_UPDATE: &str = " FOR UPDATE";
-    async fn begin_write(
-        pool: &Pool,
-    ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
         pool.begin().await
     }
     const MIGRATIONS: &[(i64, &str, &str)] = &[(

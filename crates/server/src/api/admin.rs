@@ -1,6 +1,6 @@
 //! Administration: accounts, the audit log, and a manual SLA sweep.
 
-use crate::auth::{hash_password, CurrentUser};
+use crate::auth::{CurrentUser, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::{ApiJson, AppState};
 use axum::Json;

@@ -4,8 +4,8 @@ pub mod admin;
 pub mod requests;
 pub mod world;
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -2,13 +2,13 @@
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::views::{event_views, request_view, reveals_identity, EventView, RequestView};
+use crate::views::{EventView, RequestView, event_views, request_view, reveals_identity};
 use crate::{ApiJson, AppState};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
-use jiesu_domain::intake::{validate, IntakeInput};
+use jiesu_domain::intake::{IntakeInput, validate};
 use jiesu_domain::{Channel, Command, Role, SpecialHandling, Status};
 use jiesu_store::{AuditEntry, Cursor, ListFilter, NewRequest};
 use jiff::Timestamp;
@@ -206,7 +206,10 @@ pub async fn list(
                 let st: Status = part.parse().map_err(|_| {
                     bad(
                         "status",
-                        format!("unknown status `{part}`; use open or {}", crate::views::status_codes()),
+                        format!(
+                            "unknown status `{part}`; use open or {}",
+                            crate::views::status_codes()
+                        ),
                     )
                 })?;
                 f.statuses.push(st);
@@ -220,8 +223,9 @@ pub async fn list(
         f.categories = leaves_under(&app, c);
     }
     if let Some(t) = &q.request_type {
-        let t: jiesu_domain::RequestType =
-            t.parse().map_err(|_| bad("type", format!("unknown type `{t}`")))?;
+        let t: jiesu_domain::RequestType = t
+            .parse()
+            .map_err(|_| bad("type", format!("unknown type `{t}`")))?;
         f.request_type = Some(t.as_str().to_string());
     }
     if let Some(c) = &q.channel {
@@ -413,7 +417,11 @@ pub async fn act(
             ApiError::bad_request("malformed_json", "the body must be a JSON object")
         })?;
         if obj.contains_key("action") {
-            return Err(ApiError::invalid("action", "unknown_field", "`action` comes from the path"));
+            return Err(ApiError::invalid(
+                "action",
+                "unknown_field",
+                "`action` comes from the path",
+            ));
         }
         obj.insert("action".into(), serde_json::Value::String(action.clone()));
         let cmd: Command = serde_json::from_value(value).map_err(body_error)?;
@@ -425,9 +433,11 @@ pub async fn act(
 
 fn body_error(e: serde_json::Error) -> ApiError {
     let msg = e.to_string();
-    let field = msg
-        .find("field `")
-        .and_then(|i| msg[i + 7..].find('`').map(|j| msg[i + 7..i + 7 + j].to_string()));
+    let field = msg.find("field `").and_then(|i| {
+        msg[i + 7..]
+            .find('`')
+            .map(|j| msg[i + 7..i + 7 + j].to_string())
+    });
     let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", msg);
     err.body.field = field;
     err
