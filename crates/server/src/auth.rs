@@ -167,7 +167,9 @@ const DUMMY_HASH: &str =
 pub async fn logout(State(app): State<AppState>, parts: Parts) -> ApiResult<StatusCode> {
     match bearer(&parts) {
         Some(t) => {
-            app.store.revoke_session(&token_hash(&t), app.now()).await?;
+            let hash = token_hash(&t);
+            app.sessions.forget(&hash);
+            app.store.revoke_session(&hash, app.now()).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         None => Err(ApiError::unauthorized()),
@@ -199,6 +201,39 @@ fn bearer(parts: &Parts) -> Option<String> {
     None
 }
 
+/// Recently validated sessions, so a busy API does not read the sessions table on every call.
+/// An entry lives [`SESSION_CACHE_TTL`]: a revocation on another server takes effect within that
+/// time (on this server, at once).
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, (User, std::time::Instant)>>,
+}
+
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl SessionCache {
+    fn get(&self, hash: &str) -> Option<User> {
+        let map = self.entries.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < SESSION_CACHE_TTL)
+            .map(|(u, _)| u.clone())
+    }
+    fn put(&self, hash: &str, user: &User) {
+        if let Ok(mut map) = self.entries.lock() {
+            // Bounded: drop stale entries when it grows.
+            if map.len() > 10_000 {
+                map.retain(|_, (_, at)| at.elapsed() < SESSION_CACHE_TTL);
+            }
+            map.insert(hash.to_string(), (user.clone(), std::time::Instant::now()));
+        }
+    }
+    pub fn forget(&self, hash: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(hash);
+        }
+    }
+}
+
 /// The logged-in user; rejects with 401.
 pub struct CurrentUser(pub User);
 
@@ -211,12 +246,19 @@ impl FromRequestParts<AppState> for CurrentUser {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ApiError::unauthorized());
         }
-        match app
-            .store
-            .session_user(&token_hash(&token), app.now())
-            .await?
-        {
-            Some(u) => Ok(CurrentUser(u)),
+        let hash = token_hash(&token);
+        // A manual clock (tests) must see expiry exactly, so only the system clock uses the cache.
+        let cacheable = matches!(app.clock, crate::Clock::System);
+        if cacheable && let Some(u) = app.sessions.get(&hash) {
+            return Ok(CurrentUser(u));
+        }
+        match app.store.session_user(&hash, app.now()).await? {
+            Some(u) => {
+                if cacheable {
+                    app.sessions.put(&hash, &u);
+                }
+                Ok(CurrentUser(u))
+            }
             None => Err(ApiError::unauthorized()),
         }
     }

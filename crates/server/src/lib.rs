@@ -55,6 +55,7 @@ pub struct AppState {
     pub dir: Arc<Directory>,
     pub clock: Clock,
     pub limiter: Arc<auth::LoginLimiter>,
+    pub sessions: Arc<auth::SessionCache>,
     /// How long a login lasts.
     pub session_ttl: jiff::SignedDuration,
 }
@@ -66,6 +67,7 @@ impl AppState {
             dir: Arc::new(dir),
             clock,
             limiter: Arc::new(auth::LoginLimiter::default()),
+            sessions: Arc::new(auth::SessionCache::default()),
             session_ttl: auth::SESSION_TTL,
         }
     }
