@@ -16,7 +16,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "jiesu", version, about = "接诉即办: 12345 requests from intake to assessment")]
+#[command(
+    name = "jiesu",
+    version,
+    about = "接诉即办: 12345 requests from intake to assessment"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -75,10 +79,41 @@ enum Cmd {
         #[command(subcommand)]
         cmd: UserCmd,
     },
+    /// Chinese text: train and evaluate a classifier on a CSV file.
+    Text {
+        #[command(subcommand)]
+        cmd: TextCmd,
+    },
     /// Benchmarks that print JSON.
     Bench {
         #[command(subcommand)]
         cmd: bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TextCmd {
+    /// Train a classifier; the text column may hold raw text or space-separated tokens.
+    Train {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        text_col: String,
+        #[arg(long)]
+        label_col: String,
+        #[arg(long)]
+        model: PathBuf,
+    },
+    /// Evaluate a model on a labelled CSV; prints JSON (accuracy, macro_f1, per label, texts/s).
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        text_col: String,
+        #[arg(long)]
+        label_col: String,
     },
 }
 
@@ -268,8 +303,38 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Text { cmd } => {
+            let out = match cmd {
+                TextCmd::Train {
+                    input,
+                    text_col,
+                    label_col,
+                    model,
+                } => serde_json::to_value(
+                    jiesu_text::train_csv(&input, &text_col, &label_col, &model)
+                        .map_err(|e| anyhow!("{e}"))?,
+                )?,
+                TextCmd::Eval {
+                    model,
+                    input,
+                    text_col,
+                    label_col,
+                } => serde_json::to_value(
+                    jiesu_text::eval_csv(&model, &input, &text_col, &label_col)
+                        .map_err(|e| anyhow!("{e}"))?,
+                )?,
+            };
+            print_out(&serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
         Cmd::Bench { cmd } => bench::run(cmd).await,
     }
+}
+
+/// Prints a result; a closed pipe (`| head`) is not an error worth a panic.
+fn print_out(s: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{s}");
 }
 
 /// `2026-10-15T23:59:59+08:00` in the world's zone.
