@@ -1,13 +1,310 @@
-//! Benchmarks (printing JSON).
-use anyhow::Result;
+//! `jiesu bench intake`: sustained creates through HTTP (login, JSON, validation, store) with
+//! p50/p99 latency, next to the raw insert rate of the same rows with the same durability,
+//! measured in the same run. Prints JSON.
+
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use jiesu_domain::lifecycle::{Caller, Intake};
+use jiesu_domain::{Actor, Channel, Event, EventKind, RequestState, RequestType, Role};
+use jiesu_server::{AppState, Clock};
+use jiesu_store::{NewUser, Store};
+use jiff::Timestamp;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
     /// Intake through HTTP vs the raw insert rate.
-    Intake,
+    Intake {
+        /// Database (default: a new SQLite file in the temp folder). A postgres:// URL must name
+        /// an empty database.
+        #[arg(long)]
+        db: Option<String>,
+        /// Seconds of sustained load per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent client connections.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+    },
 }
 
-pub async fn run(_cmd: BenchCmd) -> Result<()> {
-    anyhow::bail!("not written yet")
+pub async fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Intake {
+            db,
+            seconds,
+            connections,
+        } => intake(db, seconds, connections).await,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<()> {
+    let (url, temp) = match db {
+        Some(u) => (u, None),
+        None => {
+            let p = std::env::temp_dir().join(format!("jiesu_bench_{}.db", std::process::id()));
+            (format!("sqlite://{}", p.display()), Some(p))
+        }
+    };
+    let store = Store::open(&url).await?;
+    if !store.count_by_status().await?.is_empty() {
+        bail!("{url} already has requests: the benchmark needs an empty database");
+    }
+    let dir = crate::init_world(&store, None).await?;
+    let hash = jiesu_server::auth::hash_password("bench-password-1").map_err(anyhow::Error::msg)?;
+    store
+        .create_user(
+            &NewUser {
+                username: "bench".into(),
+                display_name: "bench".into(),
+                password_hash: hash,
+                role: Role::Operator,
+                unit_code: None,
+            },
+            Timestamp::now(),
+        )
+        .await?;
+
+    // Raw: the same rows (request + its received event), one transaction each, same pool and
+    // durability, from the same number of concurrent writers.
+    let raw = raw_inserts(&store, &dir, seconds, connections).await?;
+
+    let state = AppState::new(store.clone(), dir, Clock::System);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(jiesu_server::serve(listener, state, std::future::pending()));
+    let token = login(addr).await?;
+    let http = http_load(addr, &token, seconds, connections).await?;
+    server.abort();
+    store.close().await;
+    if let Some(p) = temp {
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", p.display()));
+        }
+    }
+    let ratio = if raw.0 > 0.0 { http.0 / raw.0 } else { 0.0 };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "bench": "intake",
+            "backend": store.backend(),
+            "connections": connections,
+            "seconds": seconds,
+            "http_creates_per_s": (http.0 * 10.0).round() / 10.0,
+            "http_p50_ms": (http.1 * 1000.0).round() / 1000.0,
+            "http_p99_ms": (http.2 * 1000.0).round() / 1000.0,
+            "http_requests": http.3,
+            "http_errors": http.4,
+            "raw_inserts_per_s": (raw.0 * 10.0).round() / 10.0,
+            "raw_p50_ms": (raw.1 * 1000.0).round() / 1000.0,
+            "raw_p99_ms": (raw.2 * 1000.0).round() / 1000.0,
+            "http_vs_raw": (ratio * 1000.0).round() / 1000.0,
+        }))?
+    );
+    Ok(())
+}
+
+fn sample_state(now: Timestamp, i: usize) -> (RequestState, Vec<Event>) {
+    let intake = Intake {
+        request_type: RequestType::Complaint,
+        channel: Channel::Hotline,
+        category: Some("property.service".into()),
+        street: Some("110102012".into()),
+        community: Some("110102012001".into()),
+        address: Some("鼓楼西大街12号院".into()),
+        title: None,
+        text: format!("第{i}号：小区楼道堆满杂物，物业一直不清理，存在消防隐患，希望尽快处理。"),
+        caller: Caller {
+            name: Some("王建国".into()),
+            phone: Some("13812345678".into()),
+        },
+        urgent: false,
+        received_at: now,
+    };
+    let mut st = RequestState::new(0, String::new(), intake.clone(), now);
+    st.tracking_code = format!("RAW{i:012}{}", std::process::id());
+    let e = Event {
+        seq: 1,
+        at: now,
+        actor: Actor::system(),
+        reason: None,
+        kind: EventKind::Received { intake },
+    };
+    (st, vec![e])
+}
+
+/// (per second, p50 ms, p99 ms)
+async fn raw_inserts(
+    store: &Store,
+    _dir: &jiesu_domain::Directory,
+    seconds: u64,
+    connections: usize,
+) -> Result<(f64, f64, f64)> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = c * 10_000_000;
+            while Instant::now() < deadline {
+                let item = sample_state(Timestamp::now(), i);
+                i += 1;
+                let t = Instant::now();
+                store.insert_raw(&item.0, &item.1).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, jiesu_store::StoreError>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    Ok((
+        all.len() as f64 / secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+    ))
+}
+
+/// One HTTP/1.1 keep-alive exchange; returns (status, body).
+async fn exchange(conn: &mut TcpStream, buf: &mut Vec<u8>, req: &[u8]) -> Result<(u16, Vec<u8>)> {
+    conn.write_all(req).await?;
+    buf.clear();
+    let mut tmp = [0u8; 8192];
+    loop {
+        let n = conn.read(&mut tmp).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end])?.to_ascii_lowercase();
+            let status: u16 = head
+                .get(9..12)
+                .and_then(|s| s.parse().ok())
+                .context("bad status line")?;
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = conn.read(&mut tmp).await?;
+                if n == 0 {
+                    bail!("connection closed mid-body");
+                }
+                buf.extend_from_slice(&tmp[..n]);
+            }
+            return Ok((status, buf[end + 4..end + 4 + len].to_vec()));
+        }
+    }
+}
+
+fn post(path: &str, token: Option<&str>, body: &str) -> Vec<u8> {
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n{auth}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+async fn login(addr: SocketAddr) -> Result<String> {
+    let mut c = TcpStream::connect(addr).await?;
+    let mut buf = Vec::new();
+    let (s, body) = exchange(
+        &mut c,
+        &mut buf,
+        &post(
+            "/api/v1/auth/login",
+            None,
+            r#"{"username":"bench","password":"bench-password-1"}"#,
+        ),
+    )
+    .await?;
+    if s != 200 {
+        bail!("login failed: {s}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    Ok(v["token"].as_str().context("token")?.to_string())
+}
+
+/// (per second, p50 ms, p99 ms, count, errors)
+async fn http_load(
+    addr: SocketAddr,
+    token: &str,
+    seconds: u64,
+    connections: usize,
+) -> Result<(f64, f64, f64, usize, usize)> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let token = token.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = TcpStream::connect(addr).await?;
+            conn.set_nodelay(true)?;
+            let mut buf = Vec::with_capacity(16 * 1024);
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                let body = json!({
+                    "request_type": "complaint",
+                    "category": "property.service",
+                    "street": "110102012",
+                    "community": "110102012001",
+                    "address": "鼓楼西大街12号院",
+                    "text": format!("连接{c}第{i}号：小区楼道堆满杂物，物业一直不清理，存在消防隐患，希望尽快处理。"),
+                    "caller_name": "王建国",
+                    "caller_phone": "13812345678",
+                })
+                .to_string();
+                i += 1;
+                let req = post("/api/v1/requests", Some(&token), &body);
+                let t = Instant::now();
+                let (s, _) = exchange(&mut conn, &mut buf, &req).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                if s != 201 {
+                    errors += 1;
+                }
+            }
+            Ok::<_, anyhow::Error>((lat, errors))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await??;
+        all.extend(l);
+        errors += e;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    Ok((
+        (all.len() - errors) as f64 / secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        all.len(),
+        errors,
+    ))
 }

@@ -17,6 +17,113 @@ pub struct Db {
     write: Pool,
     /// Readers (WAL lets them run beside the writer).
     read: Pool,
+    /// SQLite only: new requests are written by one task in group commits (see `batch_writer`).
+    intake: Option<tokio::sync::mpsc::Sender<PendingCreate>>,
+}
+
+/// A new request whose events the domain has decided, waiting for the intake writer.
+struct PendingCreate {
+    st: RequestState,
+    events: Vec<Event>,
+    key: Option<String>,
+    reply: tokio::sync::oneshot::Sender<std::result::Result<RequestState, BatchError>>,
+}
+
+enum BatchError {
+    /// Another request took the idempotency key first; the caller replays it.
+    KeyTaken,
+    Failed(String),
+}
+
+/// Most new requests one group commit carries.
+const MAX_BATCH: usize = 128;
+
+/// The SQLite intake writer: takes every new request waiting, writes them in one transaction
+/// and answers each after the commit. One transaction per request costs two extra round trips
+/// and a WAL commit each; under load this turns N of them into one. Each request stays atomic:
+/// SQLite reverts a failed statement without aborting the transaction, and a request whose row
+/// insert fails writes nothing else.
+async fn batch_writer(pool: Pool, mut rx: tokio::sync::mpsc::Receiver<PendingCreate>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        write_batch(&pool, batch).await;
+    }
+}
+
+async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
+    let fail_all = |batch: Vec<PendingCreate>, msg: String| {
+        for p in batch {
+            let _ = p.reply.send(Err(BatchError::Failed(msg.clone())));
+        }
+    };
+    let mut tx = match begin_write(pool).await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, e.to_string()),
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut fatal: Option<String> = None;
+    let mut pending = batch.into_iter();
+    for mut p in pending.by_ref() {
+        let mut answer = Err(BatchError::Failed("tracking code collisions".into()));
+        for _ in 0..MAX_RETRIES {
+            match Db::insert_request_row(&mut tx, &p.st, p.key.clone()).await {
+                Ok(id) => {
+                    p.st.id = id;
+                    let rest = async {
+                        Db::insert_events(&mut tx, id, &p.events).await?;
+                        if p.st.lead_unit.is_some() {
+                            Db::sync_units(&mut tx, &p.st).await?;
+                        }
+                        Ok::<_, StoreError>(())
+                    }
+                    .await;
+                    match rest {
+                        Ok(()) => answer = Ok(p.st.clone()),
+                        Err(e) => fatal = Some(e.to_string()),
+                    }
+                    break;
+                }
+                Err(e) if unique_violation(&e, "idempotency") => {
+                    answer = Err(BatchError::KeyTaken);
+                    break;
+                }
+                Err(e) if unique_violation(&e, "tracking_code") => {
+                    p.st.tracking_code = tracking_code(p.st.intake.received_at);
+                }
+                Err(e) => {
+                    fatal = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        answers.push((p.reply, answer));
+        if fatal.is_some() {
+            break;
+        }
+    }
+    if let Some(msg) = fatal {
+        let _ = tx.rollback().await;
+        for (reply, _) in answers {
+            let _ = reply.send(Err(BatchError::Failed(msg.clone())));
+        }
+        return fail_all(pending.collect(), msg);
+    }
+    if let Err(e) = tx.commit().await {
+        let msg = e.to_string();
+        for (reply, _) in answers {
+            let _ = reply.send(Err(BatchError::Failed(msg.clone())));
+        }
+        return;
+    }
+    for (reply, answer) in answers {
+        let _ = reply.send(answer);
+    }
 }
 
 /// A bind value for dynamically built SQL.
@@ -43,7 +150,17 @@ fn bind_all<'q>(
 impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
         let (write, read) = connect_pools(url).await?;
-        Ok(Db { write, read })
+        // PostgreSQL has many writers in parallel; group commit pays off only for SQLite's one.
+        let intake = (!PG).then(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+            tokio::spawn(batch_writer(write.clone(), rx));
+            tx
+        });
+        Ok(Db {
+            write,
+            read,
+            intake,
+        })
     }
 
     pub async fn close(&self) {
@@ -282,6 +399,36 @@ impl Db {
             let decided = jiesu_domain::decide(&st, new.actor, cmd, &ctx)?;
             events.extend(stamp(&mut st, decided, new.actor, new.now));
         }
+        if let Some(intake) = &self.intake {
+            st.tracking_code = tracking_code(new.intake.received_at);
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let pending = PendingCreate {
+                st,
+                events,
+                key: new.idempotency_key.clone(),
+                reply,
+            };
+            intake
+                .send(pending)
+                .await
+                .map_err(|_| StoreError::Unavailable("the intake writer has stopped".into()))?;
+            return match answer.await {
+                Ok(Ok(state)) => Ok(Created {
+                    state,
+                    replayed: false,
+                }),
+                Ok(Err(BatchError::KeyTaken)) => {
+                    let key = new.idempotency_key.as_deref().unwrap_or_default();
+                    let existing = self
+                        .by_idempotency_key(key)
+                        .await?
+                        .ok_or(StoreError::Conflict)?;
+                    check_replay(existing, &new.intake)
+                }
+                Ok(Err(BatchError::Failed(msg))) => Err(StoreError::Unavailable(msg)),
+                Err(_) => Err(StoreError::Unavailable("the intake writer has stopped".into())),
+            };
+        }
         for _ in 0..MAX_RETRIES {
             st.tracking_code = tracking_code(new.intake.received_at);
             let mut tx = begin_write(&self.write).await?;
@@ -315,7 +462,7 @@ impl Db {
             "SELECT id, tracking_code, state FROM requests WHERE idempotency_key = $1",
         )
         .bind(key.to_string())
-        .fetch_optional(&self.write)
+        .fetch_optional(&self.read)
         .await?;
         row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
     }
@@ -652,8 +799,14 @@ impl Db {
                     if c > 0 {
                         sql.push(',');
                     }
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
+                    // SQLite resolves each named `$N` by a linear search over the names seen
+                    // so far (quadratic for thousands); anonymous `?` is positional.
+                    if PG {
+                        sql.push('$');
+                        sql.push_str(&n.to_string());
+                    } else {
+                        sql.push('?');
+                    }
                 }
                 sql.push(')');
             }
@@ -761,40 +914,52 @@ impl Db {
             }
         }
         if rows > 0 {
-            bind(sqlx::query(AssertSqlSafe(values(EV_HEAD, rows, EV_COLS))), vals)
-                .execute(&mut *tx)
-                .await?;
+            bind(
+                sqlx::query(AssertSqlSafe(values(EV_HEAD, rows, EV_COLS))),
+                vals,
+            )
+            .execute(&mut *tx)
+            .await?;
         }
 
         let mut vals: Vec<V> = Vec::new();
         let mut rows = 0;
-        let mut flush_units = async |vals: Vec<V>, rows: usize, tx: &mut Tx| -> Result<()> {
-            if rows > 0 {
-                bind(sqlx::query(AssertSqlSafe(values(UNIT_HEAD, rows, UNIT_COLS))), vals)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            Ok(())
-        };
-        for (st, _) in items {
-            let Some(lead) = &st.lead_unit else { continue };
-            let id = id_of(&st.tracking_code)?;
-            vals.extend([V::I(Some(id)), V::S(Some(lead.clone())), V::B(true)]);
-            rows += 1;
-            for c in &st.co_handlers {
-                if &c.unit != lead {
-                    vals.extend([V::I(Some(id)), V::S(Some(c.unit.clone())), V::B(false)]);
-                    rows += 1;
+        for (i, (st, _)) in items.iter().enumerate() {
+            if let Some(lead) = &st.lead_unit {
+                let id = id_of(&st.tracking_code)?;
+                vals.extend([V::I(Some(id)), V::S(Some(lead.clone())), V::B(true)]);
+                rows += 1;
+                for c in &st.co_handlers {
+                    if &c.unit != lead {
+                        vals.extend([V::I(Some(id)), V::S(Some(c.unit.clone())), V::B(false)]);
+                        rows += 1;
+                    }
                 }
             }
-            if rows >= UNIT_ROWS - 16 {
-                flush_units(std::mem::take(&mut vals), rows, &mut tx).await?;
+            let last = i + 1 == items.len();
+            if rows > 0 && (rows >= UNIT_ROWS - 16 || last) {
+                let batch = std::mem::take(&mut vals);
+                bind(
+                    sqlx::query(AssertSqlSafe(values(UNIT_HEAD, rows, UNIT_COLS))),
+                    batch,
+                )
+                .execute(&mut *tx)
+                .await?;
                 rows = 0;
             }
         }
-        flush_units(vals, rows, &mut tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The bare cost of storing one new request: its row and its events in one transaction,
+    /// exactly the statements intake runs, without the domain around them (for benchmarks).
+    pub async fn insert_raw(&self, st: &RequestState, events: &[Event]) -> Result<i64> {
+        let mut tx = begin_write(&self.write).await?;
+        let id = Self::insert_request_row(&mut tx, st, None).await?;
+        Self::insert_events(&mut tx, id, events).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {

@@ -105,6 +105,9 @@ pub enum StoreError {
     Conflict,
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The database could not take the write (I/O error, writer stopped).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("bad database url: {0}")]
     BadUrl(String),
     #[error("database error: {0}")]
@@ -245,6 +248,12 @@ impl Store {
     /// transaction per call.
     pub async fn bulk_insert(&self, items: &[(RequestState, Vec<Event>)]) -> Result<()> {
         delegate!(self.bulk_insert(items))
+    }
+
+    /// One request row and its events in one transaction, with no domain logic: the raw insert
+    /// rate benchmarks compare intake against.
+    pub async fn insert_raw(&self, st: &RequestState, events: &[Event]) -> Result<i64> {
+        delegate!(self.insert_raw(st, events))
     }
 
     /// Counts by status (for the health of a dataset and the dashboard).

@@ -318,3 +318,64 @@ async fn idempotency_key_and_tracking_code() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_intake_stores_each_request_once() {
+    let dir = dir();
+    for_each_backend(|db| {
+        let dir = dir.clone();
+        async move {
+            // 50 keys submitted 4 times each, interleaved with 100 submissions without a key:
+            // on SQLite these land in shared group commits.
+            let mut tasks = Vec::new();
+            for i in 0..300usize {
+                let store = db.store.clone();
+                let dir = dir.clone();
+                tasks.push(tokio::spawn(async move {
+                    let (key, text) = if i < 200 {
+                        (Some(format!("k{}", i % 50)), format!("重复提交{}", i % 50))
+                    } else {
+                        (None, format!("独立诉求{i}"))
+                    };
+                    let op = actor(Role::Operator, None);
+                    store
+                        .create_request(NewRequest {
+                            dir: &dir,
+                            actor: &op,
+                            intake: intake(&text),
+                            idempotency_key: key,
+                            follow_up: Some(Command::Dispatch {
+                                unit: "110102012".into(),
+                                reason: None,
+                            }),
+                            now: t0(),
+                        })
+                        .await
+                }));
+            }
+            let mut replayed = 0;
+            let mut ids = std::collections::BTreeSet::new();
+            for t in tasks {
+                let c = t.await.expect("join").expect("create");
+                replayed += usize::from(c.replayed);
+                ids.insert(c.state.id);
+            }
+            assert_eq!(ids.len(), 150);
+            assert_eq!(replayed, 150);
+            let stored: i64 = db
+                .store
+                .count_by_status()
+                .await
+                .expect("count")
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(stored, 150);
+            for id in ids {
+                assert_projection_matches_log(&db.store, id).await;
+            }
+            db
+        }
+    })
+    .await;
+}
