@@ -427,6 +427,9 @@ async fn sla_breach(app: &App) {
         json!({"method": "phone", "reached": true}),
     )
     .await;
+    // 80% of the 7 working days: both requests are in the warning band before any breach.
+    let (_, l) = app.get("supervisor", "/api/v1/requests?sla=warning").await;
+    assert_eq!(l["items"].as_array().map(Vec::len), Some(0));
     // Past the response deadline (Tue 3 Nov 23:59:59) but not the completion deadline.
     app.advance_to("2026-11-04T08:00:00+08:00");
     let (s, r) = app.post("supervisor", "/api/v1/sla/sweep", json!({})).await;
@@ -446,6 +449,10 @@ async fn sla_breach(app: &App) {
         a.expect("sweep").escalations + b.expect("sweep").escalations,
         0
     );
+    app.advance_to("2026-11-10T12:00:00+08:00");
+    let (_, l) = app.get("supervisor", "/api/v1/requests?sla=warning").await;
+    assert_eq!(l["items"].as_array().map(Vec::len), Some(2), "{l}");
+    assert_eq!(l["items"][0]["sla_state"], "warning");
     // Past completion: exactly one more, for each request.
     app.advance_to("2026-11-12T08:00:00+08:00");
     let (a, b) = tokio::join!(

@@ -654,6 +654,13 @@ impl Db {
             Some(false) => sql.push_str(" AND NOT response_overdue AND NOT completion_overdue"),
             None => {}
         }
+        if let Some(t) = f.warning_at {
+            push(
+                &mut sql,
+                " AND clock_running AND NOT completion_overdue AND warn_at <= ?",
+                P::I(ms(t)),
+            );
+        }
         if let Some(t) = f.received_from {
             push(&mut sql, " AND received_at >= ?", P::I(ms(t)));
         }

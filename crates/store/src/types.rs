@@ -35,6 +35,8 @@ pub struct ListFilter {
     pub channel: Option<String>,
     /// Response or completion deadline breached.
     pub overdue: Option<bool>,
+    /// Past the warning point at this instant, clock running, not yet overdue.
+    pub warning_at: Option<Timestamp>,
     pub received_from: Option<Timestamp>,
     pub received_to: Option<Timestamp>,
     /// Substring of the request text.

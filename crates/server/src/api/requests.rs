@@ -153,6 +153,8 @@ pub struct ListQuery {
     pub request_type: Option<String>,
     pub channel: Option<String>,
     pub overdue: Option<bool>,
+    /// `warning`: past the warning point (80% of the time used), not yet overdue.
+    pub sla: Option<String>,
     pub received_from: Option<String>,
     pub received_to: Option<String>,
     /// Text contains.
@@ -238,6 +240,17 @@ pub async fn list(
     f.street = q.street.clone();
     f.community = q.community.clone();
     f.overdue = q.overdue;
+    match q.sla.as_deref() {
+        None => {}
+        Some("warning") => f.warning_at = Some(app.now()),
+        Some("overdue") => f.overdue = Some(true),
+        Some(other) => {
+            return Err(bad(
+                "sla",
+                format!("unknown value `{other}`; use warning or overdue"),
+            ));
+        }
+    }
     f.received_from = parse_time("received_from", &q.received_from)?;
     f.received_to = parse_time("received_to", &q.received_to)?;
     f.text = q.q.clone().filter(|s| !s.trim().is_empty());
