@@ -6,7 +6,12 @@ use std::path::Path;
 
 macro_rules! shipped {
     ($f:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../world/xicheng/", $f)).to_string()
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../world/xicheng/",
+            $f
+        ))
+        .to_string()
     };
 }
 
@@ -21,9 +26,18 @@ pub fn shipped_sources() -> WorldSources {
         sla: shipped!("sla.toml"),
         weights: shipped!("weights.toml"),
         holidays: vec![
-            ("holidays/cn_2024.csv".into(), shipped!("holidays/cn_2024.csv")),
-            ("holidays/cn_2025.csv".into(), shipped!("holidays/cn_2025.csv")),
-            ("holidays/cn_2026.csv".into(), shipped!("holidays/cn_2026.csv")),
+            (
+                "holidays/cn_2024.csv".into(),
+                shipped!("holidays/cn_2024.csv"),
+            ),
+            (
+                "holidays/cn_2025.csv".into(),
+                shipped!("holidays/cn_2025.csv"),
+            ),
+            (
+                "holidays/cn_2026.csv".into(),
+                shipped!("holidays/cn_2026.csv"),
+            ),
         ],
     }
 }
