@@ -84,10 +84,57 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TextCmd,
     },
+    /// Train the category, request-type and unit classifiers on closed requests in the
+    /// database and store them as new model versions (servers pick them up within a minute).
+    /// Prints JSON with counts and timings.
+    Train {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        /// Train on at most this many of the most recently closed requests.
+        #[arg(long, default_value_t = jiesu_server::api::suggest::DEFAULT_TRAIN_LIMIT)]
+        limit: u32,
+    },
     /// Benchmarks that print JSON.
     Bench {
         #[command(subcommand)]
         cmd: bench::BenchCmd,
+    },
+    /// Open311 GeoReport v2 clients.
+    Open311 {
+        #[command(subcommand)]
+        cmd: Open311Cmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum Open311Cmd {
+    /// API keys of Open311 clients.
+    Key {
+        #[command(subcommand)]
+        cmd: Open311KeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum Open311KeyCmd {
+    /// Issue a key to a client; prints it once (only its hash is stored).
+    Add {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List issued keys (without the keys).
+    List {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+    },
+    /// Revoke a key: the client's POSTs are refused from now on.
+    Revoke {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -327,8 +374,54 @@ async fn run(cli: Cli) -> Result<()> {
             print_out(&serde_json::to_string_pretty(&out)?);
             Ok(())
         }
+        Cmd::Train { db, limit } => {
+            let store = Store::open(&db).await.context("opening the database")?;
+            let dir = init_world(&store, None).await?;
+            let report = jiesu_server::api::suggest::train_from_store(&store, &dir, limit)
+                .await
+                .map_err(|e| anyhow!("training failed: {}", e.body.message))?;
+            store.close().await;
+            print_out(&serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Cmd::Bench { cmd } => bench::run(cmd).await,
+        Cmd::Open311 {
+            cmd: Open311Cmd::Key { cmd },
+        } => open311_key(cmd).await,
     }
+}
+
+/// `jiesu open311 key …`: prints JSON; `add` prints the key, which is shown only this once.
+async fn open311_key(cmd: Open311KeyCmd) -> Result<()> {
+    let api_error = |e: jiesu_server::ApiError| anyhow!("{}", e.body.message);
+    let out = match cmd {
+        Open311KeyCmd::Add { db, name } => {
+            let store = Store::open(&db).await.context("opening the database")?;
+            let issued = jiesu_server::open311::keys::issue(&store, &name, Timestamp::now())
+                .await
+                .map_err(api_error)?;
+            store.close().await;
+            eprintln!("store this api_key now: it cannot be shown again");
+            serde_json::to_value(issued)?
+        }
+        Open311KeyCmd::List { db } => {
+            let store = Store::open(&db).await.context("opening the database")?;
+            let keys = store.api_keys().await?;
+            store.close().await;
+            serde_json::to_value(keys)?
+        }
+        Open311KeyCmd::Revoke { db, id } => {
+            let store = Store::open(&db).await.context("opening the database")?;
+            let key = match store.revoke_api_key(id, Timestamp::now()).await {
+                Err(jiesu_store::StoreError::NotFound) => bail!("no Open311 key with id {id}"),
+                other => other?,
+            };
+            store.close().await;
+            serde_json::to_value(key)?
+        }
+    };
+    print_out(&serde_json::to_string_pretty(&out)?);
+    Ok(())
 }
 
 /// Prints a result; a closed pipe (`| head`) is not an error worth a panic.
@@ -365,6 +458,8 @@ pub async fn init_world(store: &Store, dir: Option<&std::path::Path>) -> Result<
 async fn serve(store: Store, dir: Directory, bind: &str, sweep_every: u64) -> Result<()> {
     let state = AppState::new(store, dir, Clock::System);
     jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
+    // Loads the text services at once, then picks up models `jiesu train` stores.
+    jiesu_server::api::suggest::spawn_model_watcher(state.clone(), Duration::from_secs(60));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;

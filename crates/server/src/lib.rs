@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod open311;
 pub mod openapi;
 pub mod views;
 
@@ -58,13 +59,17 @@ pub struct AppState {
     pub sessions: Arc<auth::SessionCache>,
     /// How long a login lasts.
     pub session_ttl: jiff::SignedDuration,
+    /// Classifiers, address resolver, duplicate index (loaded on first use; models swap in).
+    pub text: Arc<api::suggest::TextServices>,
 }
 
 impl AppState {
     pub fn new(store: Store, dir: Directory, clock: Clock) -> Self {
+        let dir = Arc::new(dir);
         AppState {
+            text: Arc::new(api::suggest::TextServices::new(dir.clone())),
             store,
-            dir: Arc::new(dir),
+            dir,
             clock,
             limiter: Arc::new(auth::LoginLimiter::default()),
             sessions: Arc::new(auth::SessionCache::default()),
@@ -90,6 +95,8 @@ pub fn router(state: AppState) -> Router {
             "/requests",
             post(api::requests::create).get(api::requests::list),
         )
+        .merge(api::suggest::routes())
+        .merge(open311::admin_routes())
         .route("/requests/{id}", get(api::requests::get_one))
         .route("/requests/{id}/events", get(api::requests::events))
         .route("/requests/{id}/{action}", post(api::requests::act))
@@ -107,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api)
+        .nest("/open311/v2", open311::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -26,6 +26,7 @@ struct PendingCreate {
     st: RequestState,
     events: Vec<Event>,
     key: Option<String>,
+    suggestion: Option<String>,
     reply: tokio::sync::oneshot::Sender<std::result::Result<RequestState, BatchError>>,
 }
 
@@ -75,14 +76,7 @@ async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
             match Db::insert_request_row(&mut tx, &p.st, p.key.clone()).await {
                 Ok(id) => {
                     p.st.id = id;
-                    let rest = async {
-                        Db::insert_events(&mut tx, id, &p.events).await?;
-                        if p.st.lead_unit.is_some() {
-                            Db::sync_units(&mut tx, &p.st).await?;
-                        }
-                        Ok::<_, StoreError>(())
-                    }
-                    .await;
+                    let rest = Db::insert_rest(&mut tx, &p.st, &p.events, p.suggestion.as_deref()).await;
                     match rest {
                         Ok(()) => answer = Ok(p.st.clone()),
                         Err(e) => fatal = Some(e.to_string()),
@@ -193,12 +187,14 @@ impl Db {
                 continue;
             }
             sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(*version)
-                .bind(name.to_string())
-                .bind(ms(Timestamp::now()))
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(*version)
+            .bind(name.to_string())
+            .bind(ms(Timestamp::now()))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             applied.push(*version);
         }
@@ -228,7 +224,8 @@ impl Db {
     // ---- requests ----
 
     async fn load_for_update(tx: &mut Tx, id: RequestId) -> Result<Option<RequestState>> {
-        let sql = format!("SELECT id, tracking_code, state FROM requests WHERE id = $1{FOR_UPDATE}");
+        let sql =
+            format!("SELECT id, tracking_code, state FROM requests WHERE id = $1{FOR_UPDATE}");
         let row: Option<(i64, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&mut **tx)
@@ -310,21 +307,25 @@ impl Db {
             .execute(&mut **tx)
             .await?;
         if let Some(lead) = &st.lead_unit {
-            sqlx::query("INSERT INTO request_units (request_id, unit_code, lead) VALUES ($1, $2, TRUE)")
-                .bind(st.id)
-                .bind(lead.clone())
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO request_units (request_id, unit_code, lead) VALUES ($1, $2, TRUE)",
+            )
+            .bind(st.id)
+            .bind(lead.clone())
+            .execute(&mut **tx)
+            .await?;
         }
         for c in &st.co_handlers {
             if Some(&c.unit) == st.lead_unit.as_ref() {
                 continue;
             }
-            sqlx::query("INSERT INTO request_units (request_id, unit_code, lead) VALUES ($1, $2, FALSE)")
-                .bind(st.id)
-                .bind(c.unit.clone())
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO request_units (request_id, unit_code, lead) VALUES ($1, $2, FALSE)",
+            )
+            .bind(st.id)
+            .bind(c.unit.clone())
+            .execute(&mut **tx)
+            .await?;
         }
         Ok(())
     }
@@ -406,6 +407,7 @@ impl Db {
                 st,
                 events,
                 key: new.idempotency_key.clone(),
+                suggestion: new.suggestion.clone(),
                 reply,
             };
             intake
@@ -426,28 +428,31 @@ impl Db {
                     check_replay(existing, &new.intake)
                 }
                 Ok(Err(BatchError::Failed(msg))) => Err(StoreError::Unavailable(msg)),
-                Err(_) => Err(StoreError::Unavailable("the intake writer has stopped".into())),
+                Err(_) => Err(StoreError::Unavailable(
+                    "the intake writer has stopped".into(),
+                )),
             };
         }
         for _ in 0..MAX_RETRIES {
             st.tracking_code = tracking_code(new.intake.received_at);
             let mut tx = begin_write(&self.write).await?;
-            let id = match Self::insert_request_row(&mut tx, &st, new.idempotency_key.clone()).await {
+            let id = match Self::insert_request_row(&mut tx, &st, new.idempotency_key.clone()).await
+            {
                 Ok(id) => id,
                 Err(e) if unique_violation(&e, "idempotency") => {
                     drop(tx);
                     let key = new.idempotency_key.as_deref().unwrap_or_default();
-                    let existing = self.by_idempotency_key(key).await?.ok_or(StoreError::Conflict)?;
+                    let existing = self
+                        .by_idempotency_key(key)
+                        .await?
+                        .ok_or(StoreError::Conflict)?;
                     return check_replay(existing, &new.intake);
                 }
                 Err(e) if unique_violation(&e, "tracking_code") => continue,
                 Err(e) => return Err(e.into()),
             };
             st.id = id;
-            Self::insert_events(&mut tx, id, &events).await?;
-            if st.lead_unit.is_some() {
-                Self::sync_units(&mut tx, &st).await?;
-            }
+            Self::insert_rest(&mut tx, &st, &events, new.suggestion.as_deref()).await?;
             tx.commit().await?;
             return Ok(Created {
                 state: st,
@@ -457,6 +462,39 @@ impl Db {
         Err(StoreError::Conflict)
     }
 
+    /// Everything a new request writes after its row: events, visibility, the suggestion.
+    async fn insert_rest(
+        tx: &mut Tx,
+        st: &RequestState,
+        events: &[Event],
+        suggestion: Option<&str>,
+    ) -> Result<()> {
+        Self::insert_events(tx, st.id, events).await?;
+        if st.lead_unit.is_some() {
+            Self::sync_units(tx, st).await?;
+        }
+        if let Some(s) = suggestion {
+            let chosen = serde_json::json!({
+                "request_type": st.intake.request_type.as_str(),
+                "category": st.intake.category,
+                "street": st.intake.street,
+                "community": st.intake.community,
+                "unit": st.lead_unit,
+                "urgent": st.intake.urgent,
+            });
+            sqlx::query(
+                "INSERT INTO request_suggestions (request_id, created_at, suggestion, chosen) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(st.id)
+            .bind(ms(st.updated_at))
+            .bind(s.to_string())
+            .bind(chosen.to_string())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn by_idempotency_key(&self, key: &str) -> Result<Option<RequestState>> {
         let row: Option<(i64, String, String)> = sqlx::query_as(
             "SELECT id, tracking_code, state FROM requests WHERE idempotency_key = $1",
@@ -464,7 +502,8 @@ impl Db {
         .bind(key.to_string())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
+        row.map(|(id, code, s)| decode_state(id, code, &s))
+            .transpose()
     }
 
     pub async fn act(
@@ -499,13 +538,20 @@ impl Db {
         Err(StoreError::Conflict)
     }
 
-    async fn write_events(tx: &mut Tx, st: &RequestState, prev: i64, events: &[Event]) -> Result<()> {
+    async fn write_events(
+        tx: &mut Tx,
+        st: &RequestState,
+        prev: i64,
+        events: &[Event],
+    ) -> Result<()> {
         Self::insert_events(tx, st.id, events).await?;
         Self::update_projection(tx, st, prev).await?;
         if events.iter().any(|e| {
             matches!(
                 e.kind,
-                EventKind::Dispatched { .. } | EventKind::Reopened { .. } | EventKind::Whistled { .. }
+                EventKind::Dispatched { .. }
+                    | EventKind::Reopened { .. }
+                    | EventKind::Whistled { .. }
             )
         }) {
             Self::sync_units(tx, st).await?;
@@ -523,7 +569,11 @@ impl Db {
         for _ in 0..MAX_RETRIES {
             let mut tx = begin_write(&self.write).await?;
             // Lock in id order so two opposite merges cannot deadlock.
-            let (first, second) = if child < master { (child, master) } else { (master, child) };
+            let (first, second) = if child < master {
+                (child, master)
+            } else {
+                (master, child)
+            };
             let a = Self::load_for_update(&mut tx, first).await?;
             let b = Self::load_for_update(&mut tx, second).await?;
             let (c, m) = if child < master { (a, b) } else { (b, a) };
@@ -565,16 +615,19 @@ impl Db {
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?;
-        row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
+        row.map(|(id, code, s)| decode_state(id, code, &s))
+            .transpose()
     }
 
     pub async fn get_by_tracking_code(&self, code: &str) -> Result<Option<RequestState>> {
-        let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, tracking_code, state FROM requests WHERE tracking_code = $1")
-                .bind(code.to_string())
-                .fetch_optional(&self.read)
-                .await?;
-        row.map(|(id, code, s)| decode_state(id, code, &s)).transpose()
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, tracking_code, state FROM requests WHERE tracking_code = $1",
+        )
+        .bind(code.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|(id, code, s)| decode_state(id, code, &s))
+            .transpose()
     }
 
     pub async fn events(&self, id: RequestId) -> Result<Vec<Event>> {
@@ -594,9 +647,9 @@ impl Db {
                     actor: Actor {
                         user_id: r.try_get("actor_user_id")?,
                         username: r.try_get("actor_name")?,
-                        role: role
-                            .parse()
-                            .map_err(|e: jiesu_domain::UnknownCode| StoreError::Corrupt(e.to_string()))?,
+                        role: role.parse().map_err(|e: jiesu_domain::UnknownCode| {
+                            StoreError::Corrupt(e.to_string())
+                        })?,
                         unit: r.try_get("actor_unit")?,
                     },
                     reason: r.try_get("reason")?,
@@ -607,7 +660,8 @@ impl Db {
     }
 
     pub async fn list(&self, f: &ListFilter) -> Result<Page> {
-        let mut sql = String::from("SELECT id, tracking_code, state, received_at FROM requests WHERE 1=1");
+        let mut sql =
+            String::from("SELECT id, tracking_code, state, received_at FROM requests WHERE 1=1");
         let mut params: Vec<P> = Vec::new();
         let mut push = |sql: &mut String, clause: &str, p: P| {
             params.push(p);
@@ -616,7 +670,11 @@ impl Db {
         if !f.statuses.is_empty() {
             sql.push_str(" AND status IN (");
             for (i, s) in f.statuses.iter().enumerate() {
-                push(&mut sql, if i == 0 { "?" } else { ", ?" }, P::S(s.as_str().into()));
+                push(
+                    &mut sql,
+                    if i == 0 { "?" } else { ", ?" },
+                    P::S(s.as_str().into()),
+                );
             }
             sql.push(')');
         }
@@ -669,8 +727,15 @@ impl Db {
         }
         if let Some(t) = &f.text {
             // LIKE wildcards in the user's text are matched literally.
-            let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            push(&mut sql, " AND text LIKE ? ESCAPE '\\'", P::S(format!("%{escaped}%")));
+            let escaped = t
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            push(
+                &mut sql,
+                " AND text LIKE ? ESCAPE '\\'",
+                P::S(format!("%{escaped}%")),
+            );
         }
         if let Some(c) = f.cursor {
             push(&mut sql, " AND (received_at < ?", P::I(c.received_at_ms));
@@ -678,7 +743,11 @@ impl Db {
             push(&mut sql, " AND id < ?))", P::I(c.id));
         }
         let limit = f.limit.clamp(1, 500) as i64;
-        push(&mut sql, " ORDER BY received_at DESC, id DESC LIMIT ?", P::I(limit + 1));
+        push(
+            &mut sql,
+            " ORDER BY received_at DESC, id DESC LIMIT ?",
+            P::I(limit + 1),
+        );
         let _ = P::B(false); // keeps the bool variant for future filters
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .fetch_all(&self.read)
@@ -994,7 +1063,9 @@ impl Db {
         .await;
         match r {
             Ok(id) => Ok(id),
-            Err(e) if unique_violation(&e, "username") => Err(StoreError::Duplicate { field: "username" }),
+            Err(e) if unique_violation(&e, "username") => {
+                Err(StoreError::Duplicate { field: "username" })
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -1049,11 +1120,13 @@ impl Db {
     }
 
     pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<bool> {
-        let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash.to_string())
-            .bind(ms(now))
-            .execute(&self.write)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash.to_string())
+        .bind(ms(now))
+        .execute(&self.write)
+        .await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -1101,6 +1174,292 @@ impl Db {
             })
             .collect()
     }
+
+    // ---- text: models, suggestions, history ----
+
+    pub async fn save_model(&self, m: &NewModel) -> Result<i64> {
+        let mut tx = begin_write(&self.write).await?;
+        if PG {
+            // Two trainers finishing together must not pick the same version.
+            sqlx::query("SELECT pg_advisory_xact_lock(74130002)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM models WHERE kind = $1")
+                .bind(m.kind.clone())
+                .fetch_one(&mut *tx)
+                .await?;
+        let version = last.unwrap_or(0) + 1;
+        sqlx::query(
+            "INSERT INTO models (kind, version, created_at, trained_on, report, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(m.kind.clone())
+        .bind(version)
+        .bind(ms(m.created_at))
+        .bind(m.trained_on)
+        .bind(m.report.clone())
+        .bind(m.bytes.clone())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    pub async fn latest_models(&self) -> Result<Vec<ModelInfo>> {
+        let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT m.id, m.kind, m.version, m.created_at, m.trained_on FROM models m \
+             WHERE m.version = (SELECT MAX(version) FROM models x WHERE x.kind = m.kind) \
+             ORDER BY m.kind",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, version, created_at, trained_on)| {
+                Ok(ModelInfo {
+                    id,
+                    kind,
+                    version,
+                    created_at: ts(created_at)?,
+                    trained_on,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn model_bytes(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT bytes FROM models WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn save_suggestion(
+        &self,
+        request_id: i64,
+        suggestion: &str,
+        chosen: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO request_suggestions (request_id, created_at, suggestion, chosen) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING",
+        )
+        .bind(request_id)
+        .bind(ms(now))
+        .bind(suggestion.to_string())
+        .bind(chosen.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn suggestion(&self, request_id: i64) -> Result<Option<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT suggestion, chosen FROM request_suggestions WHERE request_id = $1",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn training_examples(&self, limit: u32) -> Result<Vec<TrainingExample>> {
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT text, request_type, category, lead_unit FROM requests \
+             WHERE status = 'closed' ORDER BY closed_at DESC, id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(text, request_type, category, lead_unit)| TrainingExample {
+                    text,
+                    request_type,
+                    category,
+                    lead_unit,
+                },
+            )
+            .collect())
+    }
+
+    pub async fn text_history(&self, since: Timestamp, limit: u32) -> Result<Vec<TextHistory>> {
+        // The address lives only in the state document; each dialect reads JSON its own way.
+        let address = if PG {
+            "(state::json -> 'intake' ->> 'address')"
+        } else {
+            "json_extract(state, '$.intake.address')"
+        };
+        let sql = format!(
+            "SELECT id, tracking_code, status, text, {address} AS address, street, community, \
+             received_at FROM requests WHERE received_at >= $1 \
+             ORDER BY received_at DESC, id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ms(since))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TextHistory {
+                    id: r.try_get("id")?,
+                    tracking_code: r.try_get("tracking_code")?,
+                    status: r.try_get("status")?,
+                    text: r.try_get("text")?,
+                    address: r.try_get("address")?,
+                    street: r.try_get("street")?,
+                    community: r.try_get("community")?,
+                    received_at: ts(r.try_get("received_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- Open311 ----
+
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<ApiKey> {
+        let r = sqlx::query_scalar(
+            "INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name.to_string())
+        .bind(key_hash.to_string())
+        .bind(ms(now))
+        .fetch_one(&self.write)
+        .await;
+        match r {
+            Ok(id) => Ok(ApiKey {
+                id,
+                name: name.to_string(),
+                created_at: now,
+                revoked_at: None,
+            }),
+            Err(e) if unique_violation(&e, "key_hash") => {
+                Err(StoreError::Duplicate { field: "key_hash" })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        let rows: Vec<(i64, String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id")
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(api_key_from_row).collect()
+    }
+
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let row: Option<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, created_at, revoked_at FROM api_keys WHERE key_hash = $1",
+        )
+        .bind(key_hash.to_string())
+        // The writer pool: a key revoked a moment ago must not pass on a lagging reader.
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(api_key_from_row).transpose()
+    }
+
+    pub async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<ApiKey> {
+        let mut tx = begin_write(&self.write).await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let row: Option<(i64, String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        row.map(api_key_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn open311_requests(&self, q: &Open311Query) -> Result<Vec<RequestState>> {
+        let mut sql = String::from("SELECT id, tracking_code, state FROM requests WHERE 1=1");
+        let mut params: Vec<P> = Vec::new();
+        // Appends `clause` with each `?` numbered as the next bind parameter.
+        fn push(sql: &mut String, params: &mut Vec<P>, clause: &str, p: P) {
+            params.push(p);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        }
+        fn push_in(sql: &mut String, params: &mut Vec<P>, column: &str, values: Vec<P>) {
+            sql.push_str(&format!(" AND {column} IN ("));
+            for (i, v) in values.into_iter().enumerate() {
+                push(sql, params, if i == 0 { "?" } else { ", ?" }, v);
+            }
+            sql.push(')');
+        }
+        if !q.ids.is_empty() {
+            let ids = q.ids.iter().map(|&i| P::I(i)).collect();
+            push_in(&mut sql, &mut params, "id", ids);
+        }
+        if !q.categories.is_empty() {
+            let cats = q.categories.iter().map(|c| P::S(c.clone())).collect();
+            push_in(&mut sql, &mut params, "category", cats);
+        }
+        if !q.statuses.is_empty() {
+            let sts = q.statuses.iter().map(|s| P::S(s.as_str().into())).collect();
+            push_in(&mut sql, &mut params, "status", sts);
+        }
+        if let Some(t) = q.from {
+            push(&mut sql, &mut params, " AND received_at >= ?", P::I(ms(t)));
+        }
+        if let Some(t) = q.to {
+            push(&mut sql, &mut params, " AND received_at <= ?", P::I(ms(t)));
+        }
+        if q.public_only {
+            // The special handling lives only in the state document; each dialect reads JSON
+            // its own way.
+            let special = if PG {
+                "(state::json ->> 'special')"
+            } else {
+                "json_extract(state, '$.special')"
+            };
+            sql.push_str(&format!(
+                " AND ({special} IS NULL OR {special} <> 'secrets_privacy')"
+            ));
+        }
+        let limit = i64::from(q.limit.clamp(1, 1000));
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        push(
+            &mut sql,
+            &mut params,
+            " ORDER BY received_at DESC, id DESC LIMIT ?",
+            P::I(limit),
+        );
+        push(&mut sql, &mut params, " OFFSET ?", P::I(offset));
+        let rows: Vec<(i64, String, String)> = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_>>()?;
+        rows.into_iter()
+            .map(|(id, code, state)| decode_state(id, code, &state))
+            .collect()
+    }
+}
+
+fn api_key_from_row(
+    (id, name, created_at, revoked_at): (i64, String, i64, Option<i64>),
+) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id,
+        name,
+        created_at: ts(created_at)?,
+        revoked_at: revoked_at.map(ts).transpose()?,
+    })
 }
 
 fn user_from_row(r: &<DB as sqlx::Database>::Row) -> Result<User> {
@@ -1138,4 +1497,3 @@ fn check_replay(existing: RequestState, intake: &Intake) -> Result<Created> {
         replayed: true,
     })
 }
-

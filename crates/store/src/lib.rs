@@ -29,11 +29,23 @@ pub mod sqlite {
     async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "init",
-        include_str!("../migrations/sqlite/0001_init.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "init",
+            include_str!("../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "text",
+            include_str!("../migrations/sqlite/0002_text.sql"),
+        ),
+        (
+            3,
+            "open311",
+            include_str!("../migrations/sqlite/0003_open311.sql"),
+        ),
+    ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
         let opts: SqliteConnectOptions = url
@@ -73,11 +85,23 @@ pub mod postgres {
     async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
         pool.begin().await
     }
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "init",
-        include_str!("../migrations/postgres/0001_init.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "init",
+            include_str!("../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "text",
+            include_str!("../migrations/postgres/0002_text.sql"),
+        ),
+        (
+            3,
+            "open311",
+            include_str!("../migrations/postgres/0003_open311.sql"),
+        ),
+    ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         let opts: sqlx::postgres::PgConnectOptions = url
             .parse()
@@ -297,6 +321,123 @@ impl Store {
     pub async fn audit_for(&self, target_type: &str, target_id: &str) -> Result<Vec<AuditEntry>> {
         delegate!(self.audit_for(target_type, target_id))
     }
+
+    // ---- text: models, suggestions, history for the resolver and duplicate index ----
+
+    /// Stores a trained model as the next version of its `kind`; returns that version.
+    pub async fn save_model(&self, model: &NewModel) -> Result<i64> {
+        delegate!(self.save_model(model))
+    }
+
+    /// The newest model of each kind (without its bytes), to see whether a newer one exists.
+    pub async fn latest_models(&self) -> Result<Vec<ModelInfo>> {
+        delegate!(self.latest_models())
+    }
+
+    /// The bytes of one stored model.
+    pub async fn model_bytes(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        delegate!(self.model_bytes(id))
+    }
+
+    /// Records the suggestion made at intake beside the operator's choice (JSON texts). A
+    /// second call for the same request (an idempotent replay) keeps the first.
+    pub async fn save_suggestion(
+        &self,
+        request_id: i64,
+        suggestion: &str,
+        chosen: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.save_suggestion(request_id, suggestion, chosen, now))
+    }
+
+    /// The stored `(suggestion, chosen)` JSON of a request.
+    pub async fn suggestion(&self, request_id: i64) -> Result<Option<(String, String)>> {
+        delegate!(self.suggestion(request_id))
+    }
+
+    /// Closed requests, most recently closed first, as training examples.
+    pub async fn training_examples(&self, limit: u32) -> Result<Vec<TrainingExample>> {
+        delegate!(self.training_examples(limit))
+    }
+
+    /// Requests received at or after `since` (newest first, at most `limit`): what the
+    /// duplicate index and the address resolver learn from at start.
+    pub async fn text_history(&self, since: Timestamp, limit: u32) -> Result<Vec<TextHistory>> {
+        delegate!(self.text_history(since, limit))
+    }
+
+    // ---- Open311: client API keys and the public request query ----
+
+    /// Stores a new Open311 client key by its SHA-256 (hex); the key itself is never stored.
+    pub async fn create_api_key(&self, name: &str, key_hash: &str, now: Timestamp) -> Result<ApiKey> {
+        delegate!(self.create_api_key(name, key_hash, now))
+    }
+
+    /// Every issued key, revoked ones included, oldest first.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        delegate!(self.api_keys())
+    }
+
+    /// The key with this hash, revoked or not (the caller decides what a revoked key means).
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        delegate!(self.api_key_by_hash(key_hash))
+    }
+
+    /// Revokes a key; revoking twice keeps the first revocation time. `NotFound` if no such id.
+    pub async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<ApiKey> {
+        delegate!(self.revoke_api_key(id, now))
+    }
+
+    /// Requests as Open311 `GET requests` filters them, newest first, one page.
+    pub async fn open311_requests(&self, q: &Open311Query) -> Result<Vec<RequestState>> {
+        delegate!(self.open311_requests(q))
+    }
+}
+
+/// A model to store (`jiesu train`).
+#[derive(Debug, Clone)]
+pub struct NewModel {
+    /// What it predicts: `category`, `request_type`, `unit`.
+    pub kind: String,
+    pub created_at: Timestamp,
+    /// How many examples it was trained on.
+    pub trained_on: i64,
+    /// Training summary (JSON).
+    pub report: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A stored model without its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    pub id: i64,
+    pub kind: String,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub trained_on: i64,
+}
+
+/// A closed request's text and the labels it ended with.
+#[derive(Debug, Clone)]
+pub struct TrainingExample {
+    pub text: String,
+    pub request_type: String,
+    pub category: Option<String>,
+    pub lead_unit: Option<String>,
+}
+
+/// What text services need of an earlier request.
+#[derive(Debug, Clone)]
+pub struct TextHistory {
+    pub id: i64,
+    pub tracking_code: String,
+    pub status: String,
+    pub text: String,
+    pub address: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub received_at: Timestamp,
 }
 
 /// Turns a unique violation into `Duplicate` when it concerns `needle`'s column.
@@ -403,3 +544,32 @@ pub const OPEN_STATUSES: &[Status] = &[
 
 #[allow(dead_code)]
 fn _assert_event_kind_used(_: EventKind, _: Intake) {}
+
+/// An Open311 client's API key as stored (without the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub id: i64,
+    /// Who the key was issued to; requests it files are recorded as by `open311:<name>`.
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Filters of Open311 `GET requests`; all given filters must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Open311Query {
+    /// Only these ids (empty: any).
+    pub ids: Vec<RequestId>,
+    /// Only these categories (empty: any).
+    pub categories: Vec<String>,
+    /// Only these statuses (empty: any).
+    pub statuses: Vec<Status>,
+    /// Received at or after.
+    pub from: Option<Timestamp>,
+    /// Received at or before (the spec's `end_date` is inclusive).
+    pub to: Option<Timestamp>,
+    /// Leave out requests closed as 涉密涉隐私: they must never be published.
+    pub public_only: bool,
+    pub offset: u64,
+    pub limit: u32,
+}

@@ -12,6 +12,9 @@ pub struct NewRequest<'a> {
     pub idempotency_key: Option<String>,
     /// Dispatch or close in the same transaction (the operator's one action).
     pub follow_up: Option<Command>,
+    /// What the platform suggested (JSON), stored in the same transaction beside the
+    /// operator's choice so suggestion accuracy can be tracked.
+    pub suggestion: Option<String>,
     pub now: Timestamp,
 }
 

@@ -61,6 +61,7 @@ async fn create(
             intake: intake(text),
             idempotency_key: None,
             follow_up,
+            suggestion: None,
             now: t0(),
         })
         .await
@@ -277,6 +278,7 @@ async fn idempotency_key_and_tracking_code() {
                 intake: intake(text),
                 idempotency_key: Some(key.to_string()),
                 follow_up: None,
+                suggestion: None,
                 now: t0(),
             };
             static ACTOR: std::sync::LazyLock<Actor> =
@@ -348,6 +350,7 @@ async fn concurrent_intake_stores_each_request_once() {
                                 unit: "110102012".into(),
                                 reason: None,
                             }),
+                            suggestion: None,
                             now: t0(),
                         })
                         .await

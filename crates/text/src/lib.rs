@@ -7,7 +7,9 @@
 //!   are the file interface of `jiesu text train|eval`.
 //! * [`detect_emergency`]: gas, fire, trapped, injured, violence → transfer at once.
 //! * [`DuplicateIndex`]: SimHash near-duplicate candidates (并单) by place and time window.
+//! * [`address::Resolver`]: address → street and community from a gazetteer plus history.
 
+pub mod address;
 mod dedup;
 mod emergency;
 mod error;

@@ -12,12 +12,14 @@ mod table;
 
 pub use error::{Field, WorldError, WorldErrors};
 pub use load::{
-    CATEGORIES_FILE, COMMUNITIES_FILE, DISTRICT_FILE, HOLIDAYS_DIR, SLA_FILE, STREETS_FILE,
-    UNITS_FILE, WEIGHTS_FILE, WorldSources, load_dir, load_sources, read_sources,
+    CATEGORIES_FILE, COMMUNITIES_FILE, DISTRICT_FILE, HOLIDAYS_DIR, PLACES_FILE, SLA_FILE,
+    STREETS_FILE, UNITS_FILE, WEIGHTS_FILE, WorldSources, add_places, load_dir, load_sources,
+    read_sources,
 };
 pub use parse::{
     parse_categories_csv, parse_communities_csv, parse_district_toml, parse_holiday_csv,
-    parse_holiday_files, parse_sla_toml, parse_streets_csv, parse_units_csv, parse_weights_toml,
+    parse_holiday_files, parse_places_csv, parse_sla_toml, parse_streets_csv, parse_units_csv,
+    parse_weights_toml,
 };
 
 use jiff::civil::Date;
@@ -166,6 +168,32 @@ pub struct HolidayTable {
     pub years: std::collections::BTreeSet<i16>,
 }
 
+/// What kind of named place a gazetteer row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    /// 道路 a road or street (大街, 路).
+    Road,
+    /// 胡同 a hutong or lane (胡同, 条, 巷, 斜街).
+    Hutong,
+    /// 小区 a residential compound (小区, 里, 院, 园).
+    Compound,
+    /// 地标 a landmark (park, temple, market, station).
+    Landmark,
+    /// 片区 an informally named area.
+    Area,
+}
+
+/// 地名 a gazetteer entry: a road, hutong, compound or landmark and the street (and, when the
+/// whole place lies in one, the community) it belongs to. Used to resolve addresses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub name: String,
+    pub kind: PlaceKind,
+    pub street_code: String,
+    pub community_code: Option<String>,
+}
+
 /// The whole deployment world.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct World {
@@ -177,6 +205,9 @@ pub struct World {
     pub sla: SlaPolicy,
     pub holidays: HolidayTable,
     pub weights: AssessmentWeights,
+    /// Gazetteer from the optional `places.csv`; worlds saved before it existed have none.
+    #[serde(default)]
+    pub places: Vec<Place>,
 }
 
 impl SlaPolicy {

@@ -3,7 +3,7 @@
 
 use crate::error::{WorldError, WorldErrors};
 use crate::parse;
-use crate::{UnitKind, World};
+use crate::{Place, UnitKind, World};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -14,6 +14,8 @@ pub const UNITS_FILE: &str = "units.csv";
 pub const CATEGORIES_FILE: &str = "categories.csv";
 pub const SLA_FILE: &str = "sla.toml";
 pub const WEIGHTS_FILE: &str = "weights.toml";
+/// Optional gazetteer (roads, hutongs, compounds, landmarks → street/community).
+pub const PLACES_FILE: &str = "places.csv";
 /// Folder (inside the world folder) holding one `*.csv` per year.
 pub const HOLIDAYS_DIR: &str = "holidays";
 
@@ -35,7 +37,19 @@ pub struct WorldSources {
 pub fn load_dir(dir: &Path) -> Result<World, WorldErrors> {
     let (mut sources, mut read_errors) = read_all(dir);
     if read_errors.is_empty() {
-        return load_sources(&sources);
+        let mut world = load_sources(&sources)?;
+        let places = dir.join(PLACES_FILE);
+        // The gazetteer is optional: a world without it resolves addresses from region names
+        // and history only.
+        if places.is_file() {
+            let mut errors = Vec::new();
+            let text = read_text(&places, PLACES_FILE, &mut errors);
+            if !errors.is_empty() {
+                return Err(WorldErrors(errors));
+            }
+            add_places(&mut world, PLACES_FILE, &text)?;
+        }
+        return Ok(world);
     }
     // An unreadable holiday file affects no other file, so still check the rest; without a
     // core file every reference into it would fail and bury the real cause.
@@ -281,9 +295,60 @@ pub fn load_sources(src: &WorldSources) -> Result<World, WorldErrors> {
             sla,
             holidays,
             weights,
+            places: Vec::new(),
         }),
         _ => Err(WorldErrors(errors)),
     }
+}
+
+/// Parses a gazetteer (`name,kind,street_code,community_code`), checks that every street and
+/// community exists (and that a community lies in the row's street), and adds the places to
+/// `world`. On any error nothing is added.
+pub fn add_places(world: &mut World, file: &str, text: &str) -> Result<(), WorldErrors> {
+    let (rows, mut errors) = parse::places(file, text);
+    let mut places: Vec<Place> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let p = row.value;
+        if world.street(&p.street_code).is_none() {
+            errors.push(WorldError::column(
+                file,
+                row.line,
+                "street_code",
+                format!("unknown street {:?}", p.street_code),
+            ));
+            continue;
+        }
+        if let Some(c) = &p.community_code {
+            match world.community(c) {
+                None => {
+                    errors.push(WorldError::column(
+                        file,
+                        row.line,
+                        "community_code",
+                        format!("unknown community {c:?}"),
+                    ));
+                    continue;
+                }
+                Some(community) if community.street_code != p.street_code => {
+                    errors.push(WorldError::column(
+                        file,
+                        row.line,
+                        "community_code",
+                        format!("community {c} is not in street {}", p.street_code),
+                    ));
+                    continue;
+                }
+                Some(_) => {}
+            }
+        }
+        places.push(p);
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line.unwrap_or(0));
+        return Err(WorldErrors(errors));
+    }
+    world.places.extend(places);
+    Ok(())
 }
 
 /// Orders errors by file (in loading order) and line, so a reader can fix them top to bottom.

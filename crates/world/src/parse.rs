@@ -5,8 +5,8 @@
 use crate::error::{WorldError, WorldErrors};
 use crate::table::{Lined, csv_rows, line_of, parse_toml};
 use crate::{
-    AssessmentWeights, Category, Community, DayKind, District, HolidayTable, Responsible, SlaClass,
-    SlaPolicy, Span, Street, Unit, UnitKind,
+    AssessmentWeights, Category, Community, DayKind, District, HolidayTable, Place, PlaceKind,
+    Responsible, SlaClass, SlaPolicy, Span, Street, Unit, UnitKind,
 };
 use jiff::civil::{Date, Weekday};
 use serde::Deserialize;
@@ -777,6 +777,99 @@ pub(crate) fn holiday_table<'f>(
     (table, errors)
 }
 
+// ---------------------------------------------------------------- places.csv
+
+fn place_kind(text: &str) -> Option<PlaceKind> {
+    match text {
+        "road" => Some(PlaceKind::Road),
+        "hutong" => Some(PlaceKind::Hutong),
+        "compound" => Some(PlaceKind::Compound),
+        "landmark" => Some(PlaceKind::Landmark),
+        "area" => Some(PlaceKind::Area),
+        _ => None,
+    }
+}
+
+/// A name may appear on several rows (a road crossing streets); the same name, street and
+/// community twice is a copy-paste slip and reported.
+pub(crate) fn places(file: &str, text: &str) -> Parsed<Vec<Lined<Place>>> {
+    let mut errors = Vec::new();
+    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for row in csv_rows(
+        file,
+        text,
+        &["name", "kind", "street_code", "community_code"],
+        &mut errors,
+    ) {
+        let mut ok = true;
+        let name = row.required("name", &mut errors);
+        if let Some(n) = &name
+            && (n.chars().count() < 2 || n.chars().any(char::is_whitespace))
+        {
+            errors.push(row.error(
+                "name",
+                format!("{n:?} must be at least 2 characters without spaces"),
+            ));
+            ok = false;
+        }
+        let kind_text = row.get("kind");
+        let kind = place_kind(kind_text);
+        if kind.is_none() {
+            errors.push(row.error(
+                "kind",
+                format!("{kind_text:?} is not one of road, hutong, compound, landmark, area"),
+            ));
+        }
+        let street_code = row.get("street_code").to_owned();
+        if !is_digits(&street_code, 9) {
+            errors.push(row.error(
+                "street_code",
+                format!("{street_code:?} is not a 9-digit street code"),
+            ));
+            ok = false;
+        }
+        let community = row.get("community_code");
+        let community_code = if community.is_empty() {
+            None
+        } else if is_digits(community, 12) {
+            Some(community.to_owned())
+        } else {
+            errors.push(row.error(
+                "community_code",
+                format!("{community:?} is not a 12-digit community code"),
+            ));
+            ok = false;
+            None
+        };
+        if let (true, Some(name), Some(kind)) = (ok, name, kind) {
+            let key = (
+                name.clone(),
+                street_code.clone(),
+                community_code.clone().unwrap_or_default(),
+            );
+            if let Some(first) = seen.get(&key) {
+                errors.push(row.error(
+                    "name",
+                    format!("{name:?} repeats line {first} with the same street and community"),
+                ));
+                continue;
+            }
+            seen.insert(key, row.line);
+            out.push(Lined {
+                line: row.line,
+                value: Place {
+                    name,
+                    kind,
+                    street_code,
+                    community_code,
+                },
+            });
+        }
+    }
+    (out, errors)
+}
+
 // ---------------------------------------------------------------- public single-file parsers
 
 fn finish<T>((value, errors): Parsed<Option<T>>) -> Result<T, WorldErrors> {
@@ -814,6 +907,12 @@ pub fn parse_units_csv(file: &str, text: &str) -> Result<Vec<Unit>, WorldErrors>
 /// tree's shape; unit and SLA class references are checked by [`crate::load_sources`].
 pub fn parse_categories_csv(file: &str, text: &str) -> Result<Vec<Category>, WorldErrors> {
     strip(categories(file, text))
+}
+
+/// Parses `places.csv` (`name,kind,street_code,community_code`); street and community
+/// references are checked by [`crate::add_places`].
+pub fn parse_places_csv(file: &str, text: &str) -> Result<Vec<Place>, WorldErrors> {
+    strip(places(file, text))
 }
 
 /// Parses `sla.toml`.

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod requests;
+pub mod suggest;
 pub mod world;
 
 use crate::AppState;

@@ -48,6 +48,9 @@ pub struct CreatedView {
     pub request: RequestView,
     /// True when the idempotency key had been used and nothing new was stored.
     pub replayed: bool,
+    /// What the platform suggests (type, category, unit, place, emergency, duplicates);
+    /// `null` only if the text services failed. Never applied silently: the operator decides.
+    pub suggestions: Option<crate::api::suggest::Suggestions>,
 }
 
 const INTAKE_ROLES: &[Role] = &[Role::Operator, Role::Dispatcher, Role::Admin];
@@ -95,6 +98,16 @@ pub async fn create(
         received_at: body.received_at,
     };
     let intake = validate(&input, Channel::Hotline, &app.dir, now)?;
+    let suggest_input = crate::api::suggest::SuggestInput {
+        text: intake.text.clone(),
+        title: intake.title.clone(),
+        address: intake.address.clone(),
+        request_type: Some(intake.request_type.as_str().to_string()),
+        category: intake.category.clone(),
+        street: intake.street.clone(),
+        community: intake.community.clone(),
+        received_at: intake.received_at,
+    };
     let follow_up = match (body.dispatch_to, body.answer, body.special_handling) {
         (None, None, None) => None,
         (Some(unit), None, None) => Some(Command::Dispatch { unit, reason: None }),
@@ -111,6 +124,18 @@ pub async fn create(
             ));
         }
     };
+    // Suggestions depend only on what was said, so they are computed first and stored in the
+    // request's own transaction. A failure costs the suggestion, never the intake.
+    let suggestions = match crate::api::suggest::suggest_for(&app, &suggest_input).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e.body.message, "suggestions failed");
+            None
+        }
+    };
+    let suggestion_json = suggestions
+        .as_ref()
+        .and_then(|s| serde_json::to_string(s).ok());
     let actor = user.actor();
     let created = app
         .store
@@ -120,6 +145,7 @@ pub async fn create(
             intake,
             idempotency_key: key,
             follow_up,
+            suggestion: suggestion_json,
             now,
         })
         .await?;
@@ -128,6 +154,10 @@ pub async fn create(
     } else {
         StatusCode::CREATED
     };
+    let suggestions = match suggestions {
+        Some(s) => Some(remember_intake(&app, &created, s).await),
+        None => None,
+    };
     // The creator typed the caller's details in; echoing them back is not a new disclosure.
     let view = request_view(&app.dir, created.state, reveals_identity(user.role), now);
     Ok((
@@ -135,8 +165,45 @@ pub async fn create(
         Json(CreatedView {
             request: view,
             replayed: created.replayed,
+            suggestions,
         }),
     ))
+}
+
+/// After a stored intake: the request joins the duplicate index (and teaches the address
+/// resolver), and its own entry is dropped from the duplicates shown.
+async fn remember_intake(
+    app: &AppState,
+    created: &jiesu_store::Created,
+    mut suggestions: crate::api::suggest::Suggestions,
+) -> crate::api::suggest::Suggestions {
+    let st = &created.state;
+    suggestions.duplicates.retain(|d| d.id != st.id);
+    if created.replayed {
+        return suggestions;
+    }
+    // The duplicate index keys on the street, resolved if the operator gave none; the
+    // resolver learns only from streets an operator confirmed (else it would teach itself).
+    let confirmed = st.intake.street.is_some();
+    crate::api::suggest::remember(
+        app,
+        jiesu_store::TextHistory {
+            id: st.id,
+            tracking_code: st.tracking_code.clone(),
+            status: st.status.as_str().to_string(),
+            text: st.intake.text.clone(),
+            address: st.intake.address.clone().filter(|_| confirmed),
+            street: st
+                .intake
+                .street
+                .clone()
+                .or_else(|| suggestions.street.as_ref().map(|p| p.code.clone())),
+            community: st.intake.community.clone(),
+            received_at: st.intake.received_at,
+        },
+    )
+    .await;
+    suggestions
 }
 
 #[derive(Debug, Deserialize, Default)]
