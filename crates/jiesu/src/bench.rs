@@ -81,12 +81,18 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
     // durability, from the same number of concurrent writers.
     let raw = raw_inserts(&store, &dir, seconds, connections).await?;
 
+    let bodies = std::sync::Arc::new(
+        crate::demo::sample_bodies(&dir, 20_000, 7)
+            .into_iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>(),
+    );
     let state = AppState::new(store.clone(), dir, Clock::System);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(jiesu_server::serve(listener, state, std::future::pending()));
     let token = login(addr).await?;
-    let http = http_load(addr, &token, seconds, connections).await?;
+    let http = http_load(addr, &token, &bodies, seconds, connections).await?;
     server.abort();
     store.close().await;
     if let Some(p) = temp {
@@ -252,6 +258,7 @@ async fn login(addr: SocketAddr) -> Result<String> {
 async fn http_load(
     addr: SocketAddr,
     token: &str,
+    bodies: &std::sync::Arc<Vec<String>>,
     seconds: u64,
     connections: usize,
 ) -> Result<(f64, f64, f64, usize, usize)> {
@@ -260,6 +267,7 @@ async fn http_load(
     let mut tasks = Vec::new();
     for c in 0..connections {
         let token = token.to_string();
+        let bodies = bodies.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = TcpStream::connect(addr).await?;
             conn.set_nodelay(true)?;
@@ -268,19 +276,9 @@ async fn http_load(
             let mut errors = 0usize;
             let mut i = 0usize;
             while Instant::now() < deadline {
-                let body = json!({
-                    "request_type": "complaint",
-                    "category": "property.service",
-                    "street": "110102012",
-                    "community": "110102012001",
-                    "address": "鼓楼西大街12号院",
-                    "text": format!("连接{c}第{i}号：小区楼道堆满杂物，物业一直不清理，存在消防隐患，希望尽快处理。"),
-                    "caller_name": "王建国",
-                    "caller_phone": "13812345678",
-                })
-                .to_string();
+                let body = &bodies[(c * 7919 + i) % bodies.len()];
                 i += 1;
-                let req = post("/api/v1/requests", Some(&token), &body);
+                let req = post("/api/v1/requests", Some(&token), body);
                 let t = Instant::now();
                 let (s, _) = exchange(&mut conn, &mut buf, &req).await?;
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);

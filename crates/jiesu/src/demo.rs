@@ -369,6 +369,61 @@ fn print_accounts(accounts: &[Account]) {
     }
 }
 
+/// `n` realistic intake bodies (the demo's texts, streets spread by population, categories
+/// uniform over the leaves) for benchmarks: a stream of different calls, not one text repeated.
+pub fn sample_bodies(dir: &Directory, n: usize, seed: u64) -> Vec<serde_json::Value> {
+    let mut rng = rng::Rng::new(seed);
+    let streets = &dir.world.streets;
+    let total: u64 = streets.iter().map(|s| s.population.max(1)).sum();
+    let leaves: Vec<&jiesu_world::Category> = dir
+        .world
+        .categories
+        .iter()
+        .filter(|c| dir.is_leaf_category(&c.code))
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut pick = rng.below(total.max(1));
+        let street = streets
+            .iter()
+            .find(|s| {
+                let p = s.population.max(1);
+                if pick < p {
+                    true
+                } else {
+                    pick -= p;
+                    false
+                }
+            })
+            .unwrap_or(&streets[0]);
+        let Some(leaf) = leaves.get(rng.below(leaves.len() as u64) as usize) else {
+            break;
+        };
+        let (_, address) = texts::address(&mut rng, &street.code);
+        let top = dir.top_category(&leaf.code).to_string();
+        let call = texts::Call {
+            street_name: &street.name,
+            address: &address,
+            top: &top,
+            leaf: &leaf.code,
+            leaf_name: &leaf.name,
+            keywords: &leaf.keywords,
+            unit_name: "",
+        };
+        let text = texts::complaint(&mut rng, &call);
+        out.push(serde_json::json!({
+            "request_type": "complaint",
+            "category": leaf.code,
+            "street": street.code,
+            "address": address,
+            "text": text,
+            "caller_name": texts::caller_name(&mut rng),
+            "caller_phone": texts::phone(&mut rng),
+        }));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -393,7 +393,10 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// `jiesu open311 key …`: prints JSON; `add` prints the key, which is shown only this once.
 async fn open311_key(cmd: Open311KeyCmd) -> Result<()> {
-    let api_error = |e: jiesu_server::ApiError| anyhow!("{}", e.body.message);
+    let api_error = |e: jiesu_server::ApiError| {
+        let field = e.body.field.map(|f| format!("--{f}: ")).unwrap_or_default();
+        anyhow!("{field}{}", e.body.message)
+    };
     let out = match cmd {
         Open311KeyCmd::Add { db, name } => {
             let store = Store::open(&db).await.context("opening the database")?;

@@ -1338,7 +1338,8 @@ impl Db {
             Ok(id) => Ok(ApiKey {
                 id,
                 name: name.to_string(),
-                created_at: now,
+                // As stored (milliseconds), so this answer and later lists agree.
+                created_at: ts(ms(now))?,
                 revoked_at: None,
             }),
             Err(e) if unique_violation(&e, "key_hash") => {

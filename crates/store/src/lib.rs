@@ -370,7 +370,12 @@ impl Store {
     // ---- Open311: client API keys and the public request query ----
 
     /// Stores a new Open311 client key by its SHA-256 (hex); the key itself is never stored.
-    pub async fn create_api_key(&self, name: &str, key_hash: &str, now: Timestamp) -> Result<ApiKey> {
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<ApiKey> {
         delegate!(self.create_api_key(name, key_hash, now))
     }
 

@@ -84,6 +84,10 @@ impl std::fmt::Debug for DuplicateIndex {
 
 /// Default Hamming radius: reworded copies of a complaint land within about 6 of 64 bits,
 /// unrelated texts near 32.
+/// Entries examined per band bucket in one query (newest first); bounds lookup time when many
+/// near-identical requests pile up in one place.
+pub const MAX_SCAN_PER_BAND: usize = 512;
+
 pub const DEFAULT_MAX_DISTANCE: u32 = 6;
 
 fn place_hash(place_key: &str) -> u64 {
@@ -173,7 +177,9 @@ impl DuplicateIndex {
             let Some(bucket) = self.tables[band].get(&self.band_value(band, hash)) else {
                 continue;
             };
-            for &position in bucket {
+            // Newest first, and only so many: a hot topic (hundreds of calls about one outage)
+            // fills one bucket, and the newest repeats are the ones an operator needs.
+            for &position in bucket.iter().rev().take(MAX_SCAN_PER_BAND) {
                 let entry = &self.entries[position as usize];
                 let distance = (entry.hash ^ hash).count_ones();
                 if distance > self.max_distance

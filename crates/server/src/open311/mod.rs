@@ -509,10 +509,9 @@ async fn list_requests(app: &AppState, p: &Params) -> Answer {
     let number = |name: &str| -> Result<Option<u64>, Open311Error> {
         p.one(name)?
             .map(|v| {
-                v.parse::<u64>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| Open311Error::bad(format!("{name}: `{v}` is not a positive integer")))
+                v.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    Open311Error::bad(format!("{name}: `{v}` is not a positive integer"))
+                })
             })
             .transpose()
     };
@@ -573,11 +572,18 @@ fn request_doc(app: &AppState, st: &RequestState) -> Doc {
         ("service_code", Doc::opt(st.intake.category.clone())),
         (
             "description",
-            Doc::str(scrub(&st.intake.text, caller.name.as_deref(), caller.phone.as_deref())),
+            Doc::str(scrub(
+                &st.intake.text,
+                caller.name.as_deref(),
+                caller.phone.as_deref(),
+            )),
         ),
         ("agency_responsible", Doc::opt(agency)),
         ("service_notice", Doc::Null),
-        ("requested_datetime", Doc::str(w3c(app, st.intake.received_at))),
+        (
+            "requested_datetime",
+            Doc::str(w3c(app, st.intake.received_at)),
+        ),
         ("updated_datetime", Doc::str(w3c(app, updated))),
         (
             "expected_datetime",
@@ -634,7 +640,11 @@ fn split_coordinates(address: Option<&str>) -> (Option<String>, Option<f64>, Opt
     let parsed = a.strip_suffix(COORDS_CLOSE).and_then(|rest| {
         let (head, coords) = rest.rsplit_once(COORDS_OPEN)?;
         let (lat, long) = coords.split_once(',')?;
-        Some((head.trim(), lat.trim().parse().ok()?, long.trim().parse().ok()?))
+        Some((
+            head.trim(),
+            lat.trim().parse().ok()?,
+            long.trim().parse().ok()?,
+        ))
     });
     match parsed {
         Some((head, lat, long)) => (
@@ -681,7 +691,10 @@ async fn create_request(
 ) -> Answer {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Open311Error::new(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
+            Open311Error::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
         } else {
             Open311Error::bad(format!("unreadable body: {}", r.body_text()))
         }
@@ -699,8 +712,8 @@ async fn create_request(
             "send the parameters as Content-Type: application/x-www-form-urlencoded",
         ));
     }
-    let p = Params::parse(&body)
-        .map_err(|e| Open311Error::bad(format!("malformed form body: {e}")))?;
+    let p =
+        Params::parse(&body).map_err(|e| Open311Error::bad(format!("malformed form body: {e}")))?;
     // The spec sends api_key in the body; some clients put it in the query string.
     let query = query_params(uri)?;
     let presented = match p.one("api_key")? {
@@ -759,7 +772,9 @@ async fn create_request(
         text.push_str(line);
     }
     if let Some(url) = p.one("media_url")? {
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.contains(char::is_whitespace)
+        {
             return Err(Open311Error::bad("media_url: must be an http(s) URL"));
         }
         text.push_str(&format!("\n图片: {url}"));
@@ -784,7 +799,8 @@ async fn create_request(
     let suggest_input = crate::api::suggest::SuggestInput {
         text: intake.text.clone(),
         title: None,
-        address: intake.address.clone(),
+        // The words of the address, without the coordinates appended for the record.
+        address: address_string.map(str::to_string),
         request_type: Some(intake.request_type.as_str().to_string()),
         category: intake.category.clone(),
         street: None,
@@ -898,7 +914,13 @@ mod tests {
             split_coordinates(Some("（经纬度 39.94,116.38）")),
             (None, Some(39.94), Some(116.38))
         );
-        assert_eq!(caller_name(Some("建国"), Some("王")).as_deref(), Some("王建国"));
-        assert_eq!(caller_name(Some("John"), Some("Smith")).as_deref(), Some("John Smith"));
+        assert_eq!(
+            caller_name(Some("建国"), Some("王")).as_deref(),
+            Some("王建国")
+        );
+        assert_eq!(
+            caller_name(Some("John"), Some("Smith")).as_deref(),
+            Some("John Smith")
+        );
     }
 }
