@@ -30,6 +30,27 @@ struct PendingCreate {
     reply: tokio::sync::oneshot::Sender<std::result::Result<RequestState, BatchError>>,
 }
 
+/// One new request for a multi-row write.
+struct BulkRow<'a> {
+    st: &'a RequestState,
+    events: &'a [Event],
+    key: Option<&'a str>,
+    suggestion: Option<&'a str>,
+}
+
+/// What the operator finally chose, stored beside the suggestion.
+fn chosen_json(st: &RequestState) -> String {
+    serde_json::json!({
+        "request_type": st.intake.request_type.as_str(),
+        "category": st.intake.category,
+        "street": st.intake.street,
+        "community": st.intake.community,
+        "unit": st.lead_unit,
+        "urgent": st.intake.urgent,
+    })
+    .to_string()
+}
+
 enum BatchError {
     /// Another request took the idempotency key first; the caller replays it.
     KeyTaken,
@@ -58,6 +79,53 @@ async fn batch_writer(pool: Pool, mut rx: tokio::sync::mpsc::Receiver<PendingCre
 }
 
 async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
+    // Fast path: the whole batch in a handful of multi-row statements. Any unique violation
+    // (a repeated idempotency key, a tracking-code collision) rolls it back and the batch is
+    // written request by request below, where each conflict is handled on its own.
+    if batch.len() > 1 {
+        if let Ok(mut tx) = begin_write(pool).await {
+            let rows: Vec<BulkRow<'_>> = batch
+                .iter()
+                .map(|p| BulkRow {
+                    st: &p.st,
+                    events: &p.events,
+                    key: p.key.as_deref(),
+                    suggestion: p.suggestion.as_deref(),
+                })
+                .collect();
+            let written = Db::bulk_insert_tx(&mut tx, &rows).await;
+            drop(rows);
+            match written {
+                Ok(ids) => {
+                    if let Err(e) = tx.commit().await {
+                        let msg = e.to_string();
+                        for p in batch {
+                            let _ = p.reply.send(Err(BatchError::Failed(msg.clone())));
+                        }
+                        return;
+                    }
+                    for mut p in batch {
+                        let answer = match ids.get(&p.st.tracking_code) {
+                            Some(&id) => {
+                                p.st.id = id;
+                                Ok(p.st)
+                            }
+                            None => Err(BatchError::Failed("no id returned".into())),
+                        };
+                        let _ = p.reply.send(answer);
+                    }
+                    return;
+                }
+                Err(_) => {
+                    let _ = tx.rollback().await;
+                }
+            }
+        }
+    }
+    write_batch_one_by_one(pool, batch).await;
+}
+
+async fn write_batch_one_by_one(pool: &Pool, batch: Vec<PendingCreate>) {
     let fail_all = |batch: Vec<PendingCreate>, msg: String| {
         for p in batch {
             let _ = p.reply.send(Err(BatchError::Failed(msg.clone())));
@@ -474,21 +542,13 @@ impl Db {
             Self::sync_units(tx, st).await?;
         }
         if let Some(s) = suggestion {
-            let chosen = serde_json::json!({
-                "request_type": st.intake.request_type.as_str(),
-                "category": st.intake.category,
-                "street": st.intake.street,
-                "community": st.intake.community,
-                "unit": st.lead_unit,
-                "urgent": st.intake.urgent,
-            });
             sqlx::query(
                 "INSERT INTO request_suggestions (request_id, created_at, suggestion, chosen) VALUES ($1, $2, $3, $4)",
             )
             .bind(st.id)
             .bind(ms(st.updated_at))
             .bind(s.to_string())
-            .bind(chosen.to_string())
+            .bind(chosen_json(st))
             .execute(&mut **tx)
             .await?;
         }
@@ -845,6 +905,30 @@ impl Db {
     }
 
     pub async fn bulk_insert(&self, items: &[(RequestState, Vec<Event>)]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<BulkRow<'_>> = items
+            .iter()
+            .map(|(st, events)| BulkRow {
+                st,
+                events,
+                key: None,
+                suggestion: None,
+            })
+            .collect();
+        let mut tx = begin_write(&self.write).await?;
+        Self::bulk_insert_tx(&mut tx, &rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes new requests with multi-row statements inside `tx`; returns each tracking code's
+    /// id. Any unique violation fails the whole call (the caller rolls back).
+    async fn bulk_insert_tx(
+        tx: &mut Tx,
+        items: &[BulkRow<'_>],
+    ) -> Result<std::collections::HashMap<String, i64>> {
         // Multi-row INSERTs: with one row per statement the per-statement round trip dominates
         // a bulk load. Rows per statement keep the bind parameters under SQLite's 32,766
         // (PostgreSQL allows 65,535).
@@ -888,30 +972,31 @@ impl Db {
             }
             sql
         }
-        const REQ_COLS: usize = 26;
+        const REQ_COLS: usize = 27;
         const REQ_ROWS: usize = 1_000;
         const EV_COLS: usize = 10;
         const EV_ROWS: usize = 3_000;
         const UNIT_COLS: usize = 3;
         const UNIT_ROWS: usize = 5_000;
-        const REQ_HEAD: &str = "INSERT INTO requests (tracking_code, status, request_type, channel, category, street, community, \
+        const REQ_HEAD: &str = "INSERT INTO requests (tracking_code, idempotency_key, status, request_type, channel, category, street, community, \
              lead_unit, urgent, received_at, dispatched_at, response_due, completion_due, warn_at, next_whistle_due, replied_at, \
              closed_at, response_pending, clock_running, response_overdue, completion_overdue, master_id, text, version, updated_at, state) VALUES";
         const EV_HEAD: &str = "INSERT INTO request_events (request_id, seq, at, kind, actor_user_id, actor_name, actor_role, actor_unit, reason, payload) VALUES";
         const UNIT_HEAD: &str = "INSERT INTO request_units (request_id, unit_code, lead) VALUES";
-        if items.is_empty() {
-            return Ok(());
-        }
-        let mut tx = begin_write(&self.write).await?;
+        const SUG_COLS: usize = 4;
+        const SUG_HEAD: &str =
+            "INSERT INTO request_suggestions (request_id, created_at, suggestion, chosen) VALUES";
         // Ids come back with their tracking codes: RETURNING does not promise row order.
         let mut ids: std::collections::HashMap<String, i64> =
             std::collections::HashMap::with_capacity(items.len());
         for batch in items.chunks(REQ_ROWS) {
             let sql = values(REQ_HEAD, batch.len(), REQ_COLS) + " RETURNING id, tracking_code";
             let mut vals = Vec::with_capacity(batch.len() * REQ_COLS);
-            for (st, _) in batch {
+            for row in batch {
+                let st = row.st;
                 vals.extend([
                     V::S(Some(st.tracking_code.clone())),
+                    V::S(row.key.map(str::to_string)),
                     V::S(Some(st.status.as_str().to_string())),
                     V::S(Some(st.intake.request_type.as_str().to_string())),
                     V::S(Some(st.intake.channel.as_str().to_string())),
@@ -940,7 +1025,7 @@ impl Db {
                 ]);
             }
             let rows = match bind(sqlx::query(AssertSqlSafe(sql)), vals)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await
             {
                 Ok(rows) => rows,
@@ -964,9 +1049,9 @@ impl Db {
         let full_events = values(EV_HEAD, EV_ROWS, EV_COLS);
         let mut vals: Vec<V> = Vec::with_capacity(EV_ROWS * EV_COLS);
         let mut rows = 0;
-        for (st, events) in items {
-            let id = id_of(&st.tracking_code)?;
-            for e in events {
+        for row in items {
+            let id = id_of(&row.st.tracking_code)?;
+            for e in row.events {
                 vals.extend([
                     V::I(Some(id)),
                     V::I(Some(e.seq)),
@@ -983,7 +1068,7 @@ impl Db {
                 if rows == EV_ROWS {
                     let batch = std::mem::replace(&mut vals, Vec::with_capacity(EV_ROWS * EV_COLS));
                     bind(sqlx::query(AssertSqlSafe(full_events.clone())), batch)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
                     rows = 0;
                 }
@@ -994,13 +1079,14 @@ impl Db {
                 sqlx::query(AssertSqlSafe(values(EV_HEAD, rows, EV_COLS))),
                 vals,
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
 
         let mut vals: Vec<V> = Vec::new();
         let mut rows = 0;
-        for (i, (st, _)) in items.iter().enumerate() {
+        for (i, row) in items.iter().enumerate() {
+            let st = row.st;
             if let Some(lead) = &st.lead_unit {
                 let id = id_of(&st.tracking_code)?;
                 vals.extend([V::I(Some(id)), V::S(Some(lead.clone())), V::B(true)]);
@@ -1019,13 +1105,31 @@ impl Db {
                     sqlx::query(AssertSqlSafe(values(UNIT_HEAD, rows, UNIT_COLS))),
                     batch,
                 )
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 rows = 0;
             }
         }
-        tx.commit().await?;
-        Ok(())
+
+        let mut vals: Vec<V> = Vec::new();
+        let mut rows = 0;
+        for row in items {
+            if let Some(sug) = row.suggestion {
+                vals.extend([
+                    V::I(Some(id_of(&row.st.tracking_code)?)),
+                    V::I(Some(ms(row.st.updated_at))),
+                    V::S(Some(sug.to_string())),
+                    V::S(Some(chosen_json(row.st))),
+                ]);
+                rows += 1;
+            }
+        }
+        if rows > 0 {
+            bind(sqlx::query(AssertSqlSafe(values(SUG_HEAD, rows, SUG_COLS))), vals)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(ids)
     }
 
     /// The bare cost of storing one new request: its row and its events in one transaction,
