@@ -398,6 +398,16 @@ impl Store {
     pub async fn open311_requests(&self, q: &Open311Query) -> Result<Vec<RequestState>> {
         delegate!(self.open311_requests(q))
     }
+
+    /// 考评 input; see `Db::assessment_logs`.
+    pub async fn assessment_logs(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+        as_of: Timestamp,
+    ) -> Result<Vec<jiesu_domain::assessment::RequestLog>> {
+        delegate!(self.assessment_logs(start, end, as_of))
+    }
 }
 
 /// A model to store (`jiesu train`).
