@@ -51,10 +51,9 @@ pub fn load(dir: Option<&Path>) -> Result<(World, String), WorldErrors> {
             if local.join("district.toml").exists() {
                 Ok((jiesu_world::load_dir(local)?, local.display().to_string()))
             } else {
-                Ok((
-                    jiesu_world::load_sources(&shipped_sources())?,
-                    "shipped:xicheng".to_string(),
-                ))
+                let mut world = jiesu_world::load_sources(&shipped_sources())?;
+                jiesu_world::add_places(&mut world, "places.csv", &shipped!("places.csv"))?;
+                Ok((world, "shipped:xicheng".to_string()))
             }
         }
     }

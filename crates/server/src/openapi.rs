@@ -159,6 +159,10 @@ pub fn spec() -> Value {
         "/api/v1/audit": {"get": op("audit entries for a target such as request:123 (admin, supervisor)", None, json!({"type": "array"}))},
         "/api/v1/sla/sweep": {"post": op("run the SLA sweep now", None, json!({"type": "object"}))},
         "/api/v1/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/api/v1/requests/suggest": {"post": op("dry run of intake: suggested type, category, unit, street, community, emergency flag and possible duplicates, with confidences and their source (model or rules)", Some(r("NewRequest")), json!({"type": "object"}))},
+        "/api/v1/models/reload": {"post": op("load the newest trained models now (admin)", None, json!({"type": "object"}))},
+        "/api/v1/open311/keys": {"get": op("Open311 client keys (admin; the keys themselves are never shown again)", None, json!({"type": "array"})), "post": op("issue a key for an Open311 client (admin); the key is in this answer only", Some(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})), json!({"type": "object"}))},
+        "/api/v1/open311/keys/{id}/revoke": {"post": op("revoke an Open311 client key (admin)", None, json!({"type": "object"}))},
     });
     for (action, schema) in action_schemas() {
         let mut o = op(
