@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod report;
 mod world_files;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -98,6 +99,25 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         cmd: bench::BenchCmd,
+    },
+    /// The monthly 考评 (rankings and each group's rates with counts) as JSON or CSV.
+    Report {
+        /// Period: 2026-10, or any of 2026-W43, 2026-Q4, 2026, 2026-10-05.
+        #[arg(long)]
+        month: String,
+        #[arg(long, default_value = "unit")]
+        by: String,
+        /// RFC 3339; default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value_t = 3)]
+        bottom: usize,
+        #[arg(long, env = "JIESU_DB")]
+        db: String,
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Open311 GeoReport v2 clients.
     Open311 {
@@ -385,6 +405,26 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench { cmd } => bench::run(cmd).await,
+        Cmd::Report {
+            month,
+            by,
+            as_of,
+            bottom,
+            db,
+            format,
+            out,
+        } => {
+            report::run(report::ReportArgs {
+                period: &month,
+                by: &by,
+                as_of: as_of.as_deref(),
+                bottom,
+                db: &db,
+                format: &format,
+                out: &out,
+            })
+            .await
+        }
         Cmd::Open311 {
             cmd: Open311Cmd::Key { cmd },
         } => open311_key(cmd).await,

@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/audit", get(api::admin::audit))
         .route("/sla/sweep", post(api::admin::sweep))
+        .route("/assessment", get(api::assessment::get))
         .route("/openapi.json", get(openapi::document))
         .fallback(api::not_found);
     Router::new()

@@ -160,6 +160,17 @@ pub fn spec() -> Value {
         "/api/v1/sla/sweep": {"post": op("run the SLA sweep now", None, json!({"type": "object"}))},
         "/api/v1/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         "/api/v1/requests/suggest": {"post": op("dry run of intake: suggested type, category, unit, street, community, emergency flag and possible duplicates, with confidences and their source (model or rules)", Some(r("NewRequest")), json!({"type": "object"}))},
+        "/api/v1/assessment": {"get": {
+            "summary": "考评: 响应率, 解决率, 满意率 and the composite per unit, street, category or channel for a period, as of any instant (docs/assessment.md)",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "period", "in": "query", "required": true, "schema": {"type": "string"}, "description": "2026-10, 2026-W43, 2026-Q4, 2026 or 2026-10-05"},
+                {"name": "by", "in": "query", "required": false, "schema": {"enum": ["unit", "street", "category", "top_category", "channel"]}},
+                {"name": "as_of", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}},
+                {"name": "bottom", "in": "query", "required": false, "schema": {"type": "integer"}},
+            ],
+            "responses": {"200": {"description": "groups with counts, rates, composite, rank and bottom flags"}, "400": {"description": "bad parameter (field named)"}, "403": {"description": "role may not see assessments"}},
+        }},
         "/api/v1/models/reload": {"post": op("load the newest trained models now (admin)", None, json!({"type": "object"}))},
         "/api/v1/open311/keys": {"get": op("Open311 client keys (admin; the keys themselves are never shown again)", None, json!({"type": "array"})), "post": op("issue a key for an Open311 client (admin); the key is in this answer only", Some(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})), json!({"type": "object"}))},
         "/api/v1/open311/keys/{id}/revoke": {"post": op("revoke an Open311 client key (admin)", None, json!({"type": "object"}))},

@@ -82,43 +82,43 @@ async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
     // Fast path: the whole batch in a handful of multi-row statements. Any unique violation
     // (a repeated idempotency key, a tracking-code collision) rolls it back and the batch is
     // written request by request below, where each conflict is handled on its own.
-    if batch.len() > 1 {
-        if let Ok(mut tx) = begin_write(pool).await {
-            let rows: Vec<BulkRow<'_>> = batch
-                .iter()
-                .map(|p| BulkRow {
-                    st: &p.st,
-                    events: &p.events,
-                    key: p.key.as_deref(),
-                    suggestion: p.suggestion.as_deref(),
-                })
-                .collect();
-            let written = Db::bulk_insert_tx(&mut tx, &rows).await;
-            drop(rows);
-            match written {
-                Ok(ids) => {
-                    if let Err(e) = tx.commit().await {
-                        let msg = e.to_string();
-                        for p in batch {
-                            let _ = p.reply.send(Err(BatchError::Failed(msg.clone())));
-                        }
-                        return;
-                    }
-                    for mut p in batch {
-                        let answer = match ids.get(&p.st.tracking_code) {
-                            Some(&id) => {
-                                p.st.id = id;
-                                Ok(p.st)
-                            }
-                            None => Err(BatchError::Failed("no id returned".into())),
-                        };
-                        let _ = p.reply.send(answer);
+    if batch.len() > 1
+        && let Ok(mut tx) = begin_write(pool).await
+    {
+        let rows: Vec<BulkRow<'_>> = batch
+            .iter()
+            .map(|p| BulkRow {
+                st: &p.st,
+                events: &p.events,
+                key: p.key.as_deref(),
+                suggestion: p.suggestion.as_deref(),
+            })
+            .collect();
+        let written = Db::bulk_insert_tx(&mut tx, &rows).await;
+        drop(rows);
+        match written {
+            Ok(ids) => {
+                if let Err(e) = tx.commit().await {
+                    let msg = e.to_string();
+                    for p in batch {
+                        let _ = p.reply.send(Err(BatchError::Failed(msg.clone())));
                     }
                     return;
                 }
-                Err(_) => {
-                    let _ = tx.rollback().await;
+                for mut p in batch {
+                    let answer = match ids.get(&p.st.tracking_code) {
+                        Some(&id) => {
+                            p.st.id = id;
+                            Ok(p.st)
+                        }
+                        None => Err(BatchError::Failed("no id returned".into())),
+                    };
+                    let _ = p.reply.send(answer);
                 }
+                return;
+            }
+            Err(_) => {
+                let _ = tx.rollback().await;
             }
         }
     }
