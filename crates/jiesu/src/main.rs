@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod import;
 mod report;
 mod world_files;
 
@@ -118,6 +119,21 @@ enum Cmd {
         format: String,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Import a CSV export of another platform through a TOML column mapping; prints JSON
+    /// (rows read, imported, skipped, rejected with row-level errors, warnings, rows/s).
+    Import {
+        #[arg(long)]
+        mapping: PathBuf,
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        /// Check and count everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = import::DEFAULT_CHUNK)]
+        chunk: usize,
+        file: PathBuf,
     },
     /// Open311 GeoReport v2 clients.
     Open311 {
@@ -428,6 +444,24 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Open311 {
             cmd: Open311Cmd::Key { cmd },
         } => open311_key(cmd).await,
+        Cmd::Import {
+            mapping,
+            db,
+            dry_run,
+            chunk,
+            file,
+        } => {
+            let report = import::run(import::Args {
+                mapping: &mapping,
+                db: &db,
+                file: &file,
+                dry_run,
+                chunk: chunk.max(1),
+            })
+            .await?;
+            print_out(&serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
     }
 }
 

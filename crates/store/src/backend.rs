@@ -1643,6 +1643,67 @@ impl Db {
         }
         Ok(logs)
     }
+
+    /// Of `keys`, those some request already carries as its idempotency key. Imports check a
+    /// whole chunk at once so re-importing a file costs one query per few hundred rows.
+    pub async fn existing_idempotency_keys(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut found = std::collections::HashSet::new();
+        // Well under SQLite's bind-parameter limit per statement.
+        for batch in keys.chunks(500) {
+            let mut sql =
+                String::from("SELECT idempotency_key FROM requests WHERE idempotency_key IN (");
+            for i in 0..batch.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('$');
+                sql.push_str(&(i + 1).to_string());
+            }
+            sql.push(')');
+            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+            for k in batch {
+                q = q.bind(k.clone());
+            }
+            found.extend(q.fetch_all(&self.read).await?);
+        }
+        Ok(found)
+    }
+
+    /// `bulk_insert` with an idempotency key per request (imports: `import:<source>:<id>`), in
+    /// one transaction. A key already taken fails the whole call; check first with
+    /// `existing_idempotency_keys`.
+    pub async fn bulk_insert_keyed(
+        &self,
+        items: &[(RequestState, Vec<Event>, Option<String>)],
+    ) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<BulkRow<'_>> = items
+            .iter()
+            .map(|(st, events, key)| BulkRow {
+                st,
+                events,
+                key: key.as_deref(),
+                suggestion: None,
+            })
+            .collect();
+        let mut tx = begin_write(&self.write).await?;
+        match Self::bulk_insert_tx(&mut tx, &rows).await {
+            Ok(_) => {}
+            Err(StoreError::Db(e)) if unique_violation(&e, "idempotency") => {
+                return Err(StoreError::Duplicate {
+                    field: "idempotency_key",
+                });
+            }
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 fn api_key_from_row(

@@ -408,6 +408,22 @@ impl Store {
     ) -> Result<Vec<jiesu_domain::assessment::RequestLog>> {
         delegate!(self.assessment_logs(start, end, as_of))
     }
+
+    /// Of `keys`, those already used as an idempotency key (bulk check before an import).
+    pub async fn existing_idempotency_keys(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        delegate!(self.existing_idempotency_keys(keys))
+    }
+
+    /// `bulk_insert` that also sets each request's idempotency key, in one transaction.
+    pub async fn bulk_insert_keyed(
+        &self,
+        items: &[(RequestState, Vec<Event>, Option<String>)],
+    ) -> Result<()> {
+        delegate!(self.bulk_insert_keyed(items))
+    }
 }
 
 /// A model to store (`jiesu train`).

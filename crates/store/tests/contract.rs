@@ -382,3 +382,47 @@ async fn concurrent_intake_stores_each_request_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn keyed_bulk_insert_is_found_by_key() {
+    for_each_backend(|db| async move {
+        let mk = |i: usize| {
+            let mut st =
+                RequestState::new(0, format!("IMP-{i}"), intake(&format!("导入{i}")), t0());
+            st.tracking_code = format!("IMP-{i}");
+            let e = jiesu_domain::Event {
+                seq: 1,
+                at: t0(),
+                actor: Actor::system(),
+                reason: None,
+                kind: jiesu_domain::EventKind::Received {
+                    intake: st.intake.clone(),
+                },
+            };
+            (st, vec![e], Some(format!("import:test:{i}")))
+        };
+        let items: Vec<_> = (0..3).map(mk).collect();
+        db.store.bulk_insert_keyed(&items).await.expect("bulk");
+        let asked: Vec<String> = (0..5).map(|i| format!("import:test:{i}")).collect();
+        let found = db
+            .store
+            .existing_idempotency_keys(&asked)
+            .await
+            .expect("keys");
+        assert_eq!(found.len(), 3);
+        assert!(found.contains("import:test:2") && !found.contains("import:test:3"));
+        // The same key again is refused whole: nothing half-written.
+        assert!(db.store.bulk_insert_keyed(&[mk(1)]).await.is_err());
+        let stored: i64 = db
+            .store
+            .count_by_status()
+            .await
+            .expect("count")
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(stored, 3);
+        db
+    })
+    .await;
+}
