@@ -42,6 +42,9 @@ enum Cmd {
         /// Seconds between SLA sweeps.
         #[arg(long, default_value_t = 60)]
         sweep_every: u64,
+        /// Directory of the full-text index (default: in memory, rebuilt at each start).
+        #[arg(long, env = "JIESU_INDEX")]
+        index: Option<PathBuf>,
     },
     /// Build a fresh demo database (Xicheng world, one account per role, N months of history),
     /// then serve it.
@@ -139,6 +142,13 @@ enum Cmd {
     Open311 {
         #[command(subcommand)]
         cmd: Open311Cmd,
+    },
+    /// Rebuild the on-disk full-text index from the database; prints JSON (docs, docs/s).
+    Reindex {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        #[arg(long, env = "JIESU_INDEX")]
+        index: PathBuf,
     },
 }
 
@@ -270,10 +280,28 @@ async fn run(cli: Cli) -> Result<()> {
             bind,
             world,
             sweep_every,
+            index,
         } => {
             let store = Store::open(&db).await.context("opening the database")?;
             let dir = init_world(&store, world.as_deref()).await?;
-            serve(store, dir, &bind, sweep_every).await
+            serve(store, dir, &bind, sweep_every, index).await
+        }
+        Cmd::Reindex { db, index } => {
+            let store = Store::connect(&db).await.context("opening the database")?;
+            let idx = jiesu_text::search::SearchIndex::open(&index)
+                .with_context(|| format!("opening the index {}", index.display()))?;
+            let report = jiesu_server::search::rebuild(&store, &idx).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "docs": report.docs,
+                    "seconds": report.seconds,
+                    "docs_per_second": report.docs_per_second,
+                    "index": index.display().to_string(),
+                })
+            );
+            store.close().await;
+            Ok(())
         }
         Cmd::Demo {
             db,
@@ -288,7 +316,7 @@ async fn run(cli: Cli) -> Result<()> {
                 store.close().await;
                 Ok(())
             } else {
-                serve(store, dir, &bind, 60).await
+                serve(store, dir, &bind, 60, None).await
             }
         }
         Cmd::Migrate { db } => {
@@ -532,8 +560,40 @@ pub async fn init_world(store: &Store, dir: Option<&std::path::Path>) -> Result<
     Ok(Directory::new(world))
 }
 
-async fn serve(store: Store, dir: Directory, bind: &str, sweep_every: u64) -> Result<()> {
-    let state = AppState::new(store, dir, Clock::System);
+async fn serve(
+    store: Store,
+    dir: Directory,
+    bind: &str,
+    sweep_every: u64,
+    index: Option<PathBuf>,
+) -> Result<()> {
+    let mut state = AppState::new(store, dir, Clock::System);
+    if let Some(path) = &index {
+        let idx = jiesu_text::search::SearchIndex::open(path)
+            .with_context(|| format!("opening the index {}", path.display()))?;
+        state.search = Some(std::sync::Arc::new(idx));
+    }
+    if let Some(idx) = state.search.clone() {
+        // An in-memory index starts empty; an on-disk one is trusted when it has documents
+        // (`jiesu reindex` rebuilds it). The rebuild runs beside serving: until it is done,
+        // `?q=` falls back to substring match for words the index does not know yet.
+        if index.is_none() || idx.num_docs() == 0 {
+            let store = state.store.clone();
+            let idx = idx.clone();
+            tokio::spawn(async move {
+                match jiesu_server::search::rebuild(&store, &idx).await {
+                    Ok(r) => tracing::info!(
+                        docs = r.docs,
+                        docs_per_second = r.docs_per_second,
+                        "search index built"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "search index build failed"),
+                }
+            });
+        }
+        // Commits are batched: one per second at most, only after writes.
+        jiesu_server::search::spawn_committer(idx, Duration::from_secs(1));
+    }
     jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
     // Loads the text services at once, then picks up models `jiesu train` stores.
     jiesu_server::api::suggest::spawn_model_watcher(state.clone(), Duration::from_secs(60));

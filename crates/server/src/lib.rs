@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod open311;
 pub mod openapi;
+pub mod search;
 pub mod views;
 
 use axum::Router;
@@ -61,6 +62,9 @@ pub struct AppState {
     pub session_ttl: jiff::SignedDuration,
     /// Classifiers, address resolver, duplicate index (loaded on first use; models swap in).
     pub text: Arc<api::suggest::TextServices>,
+    /// Full-text index of requests (in memory unless the server is given `--index DIR`);
+    /// `None` when it could not be created, and `?q=` then falls back to a substring match.
+    pub search: Option<Arc<jiesu_text::search::SearchIndex>>,
 }
 
 impl AppState {
@@ -74,6 +78,13 @@ impl AppState {
             limiter: Arc::new(auth::LoginLimiter::default()),
             sessions: Arc::new(auth::SessionCache::default()),
             session_ttl: auth::SESSION_TTL,
+            search: match jiesu_text::search::SearchIndex::in_memory() {
+                Ok(index) => Some(Arc::new(index)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no search index; ?q= uses substring match");
+                    None
+                }
+            },
         }
     }
     pub fn now(&self) -> Timestamp {

@@ -811,6 +811,18 @@ impl Db {
                 P::S(format!("%{escaped}%")),
             );
         }
+        if let Some(ids) = &f.ids {
+            // Candidates from the search index; an empty list matches nothing.
+            if ids.is_empty() {
+                sql.push_str(" AND 1 = 0");
+            } else {
+                sql.push_str(" AND id IN (");
+                for (i, id) in ids.iter().enumerate() {
+                    push(&mut sql, if i == 0 { "?" } else { ", ?" }, P::I(*id));
+                }
+                sql.push(')');
+            }
+        }
         if let Some(c) = f.cursor {
             push(&mut sql, " AND (received_at < ?", P::I(c.received_at_ms));
             push(&mut sql, " OR (received_at = ?", P::I(c.received_at_ms));
@@ -1703,6 +1715,21 @@ impl Db {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Requests with id > `after_id`, by id, at most `limit`: the stream the search index is
+    /// built from (keyset paging, so a rebuild over a million rows stays cheap per page).
+    pub async fn search_documents(&self, after_id: i64, limit: u32) -> Result<Vec<RequestState>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, tracking_code, state FROM requests WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(id, code, state)| decode_state(id, code, &state))
+            .collect()
     }
 }
 

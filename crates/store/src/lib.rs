@@ -424,6 +424,11 @@ impl Store {
     ) -> Result<()> {
         delegate!(self.bulk_insert_keyed(items))
     }
+
+    /// Requests with id > `after_id`, by id, at most `limit`: for (re)building the search index.
+    pub async fn search_documents(&self, after_id: i64, limit: u32) -> Result<Vec<RequestState>> {
+        delegate!(self.search_documents(after_id, limit))
+    }
 }
 
 /// A model to store (`jiesu train`).

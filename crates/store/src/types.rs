@@ -44,6 +44,8 @@ pub struct ListFilter {
     pub received_to: Option<Timestamp>,
     /// Substring of the request text.
     pub text: Option<String>,
+    /// Only these request ids (candidates from the full-text index; order is not kept).
+    pub ids: Option<Vec<i64>>,
     /// Only requests this unit leads or co-handles (a handler's view).
     pub scope_unit: Option<String>,
     /// Continue after this position (from the previous page's `next_cursor`).

@@ -17,6 +17,7 @@ mod eval;
 mod features;
 mod model;
 mod normalize;
+pub mod search;
 mod segment;
 
 pub use dedup::{DEFAULT_MAX_DISTANCE, DuplicateIndex, simhash};

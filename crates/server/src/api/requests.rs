@@ -149,6 +149,7 @@ pub async fn create(
             now,
         })
         .await?;
+    crate::search::after_write(app.search.as_ref(), &created.state);
     let status = if created.replayed {
         StatusCode::OK
     } else {
@@ -321,6 +322,13 @@ pub async fn list(
     f.received_from = parse_time("received_from", &q.received_from)?;
     f.received_to = parse_time("received_to", &q.received_to)?;
     f.text = q.q.clone().filter(|s| !s.trim().is_empty());
+    if let (Some(index), Some(text)) = (&app.search, &f.text)
+        && let Some(ids) = crate::search::candidates(index, text).await
+    {
+        // The index found words; scope and the other filters still apply in SQL.
+        f.ids = Some(ids);
+        f.text = None;
+    }
     if let Some(c) = &q.cursor {
         f.cursor = Some(Cursor::decode(c).ok_or_else(|| bad("cursor", "malformed cursor".into()))?);
     }
@@ -507,6 +515,7 @@ pub async fn act(
         let cmd: Command = serde_json::from_value(value).map_err(body_error)?;
         app.store.act(&app.dir, &actor, id, &cmd, now).await?
     };
+    crate::search::after_write(app.search.as_ref(), &st);
     // Acting does not re-disclose identity: the answer is masked; the detail view reveals.
     Ok(Json(request_view(&app.dir, st, false, now)))
 }

@@ -839,6 +839,7 @@ async fn create_request(
         })
         .await?;
     let st = created.state;
+    crate::search::after_write(app.search.as_ref(), &st);
     if let Some(s) = &suggestions {
         remember(app, &st, s).await;
     }
