@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
             post(api::requests::create).get(api::requests::list),
         )
         .merge(api::suggest::routes())
+        .merge(api::analytics::routes())
         .merge(open311::admin_routes())
         .route("/requests/{id}", get(api::requests::get_one))
         .route("/requests/{id}/events", get(api::requests::events))

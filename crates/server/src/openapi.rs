@@ -175,6 +175,9 @@ pub fn spec() -> Value {
         "/api/v1/open311/keys": {"get": op("Open311 client keys (admin; the keys themselves are never shown again)", None, json!({"type": "array"})), "post": op("issue a key for an Open311 client (admin); the key is in this answer only", Some(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})), json!({"type": "object"}))},
         "/api/v1/open311/keys/{id}/revoke": {"post": op("revoke an Open311 client key (admin)", None, json!({"type": "object"}))},
     });
+    for (path, item) in crate::api::analytics::openapi_paths() {
+        paths[path] = item;
+    }
     for (action, schema) in action_schemas() {
         let mut o = op(
             &format!("action `{action}` on a request"),

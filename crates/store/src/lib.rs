@@ -73,6 +73,7 @@ pub mod sqlite {
         Ok((write, read))
     }
     include!("backend.rs");
+    include!("analytics.rs");
 }
 
 pub mod postgres {
@@ -113,6 +114,7 @@ pub mod postgres {
         Ok((pool.clone(), pool))
     }
     include!("backend.rs");
+    include!("analytics.rs");
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +158,9 @@ macro_rules! delegate {
         }
     };
 }
+
+// 主动治理 analytics (after the macro, which it uses).
+mod analytics_api;
 
 impl Store {
     /// `sqlite://path.db` (created if missing) or `postgres://…`. Does not migrate.

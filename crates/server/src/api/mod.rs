@@ -1,6 +1,7 @@
 //! `/api/v1` handlers, one module per resource.
 
 pub mod admin;
+pub mod analytics;
 pub mod assessment;
 pub mod requests;
 pub mod suggest;

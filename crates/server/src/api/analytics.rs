@@ -1,0 +1,1040 @@
+//! `/api/v1/analytics/…`: 主动治理 — hot spots, spikes, 每月一题 candidates, keyword trends,
+//! the overdue list and persistent bottom flags. The maths is `jiesu_domain::analytics`; the
+//! definitions are in `docs/analytics.md`. Roles: supervisor, admin, dispatcher.
+//!
+//! The `*_view` functions are what `jiesu report` calls too, so the spreadsheet and the API
+//! cannot disagree.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use jiesu_domain::analytics::{
+    self as an, Baseline, BaselineKind, CellCounts, FlagMetric, Granularity, HotSort, HotSpot,
+    KeywordTrend, MonthScores, Overdue, PersistentFlag, PlaceLevel, Recurring, RecurringQuery,
+    RecurringWeights, Spike, TermCounts,
+};
+use jiesu_domain::assessment::{GroupBy, Period};
+use jiesu_domain::{Directory, Role};
+use jiesu_store::Store;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/analytics/hotspots", get(hotspots))
+        .route("/analytics/spikes", get(spikes))
+        .route("/analytics/recurring", get(recurring))
+        .route("/analytics/keywords", get(keywords))
+        .route("/analytics/overdue", get(overdue))
+        .route("/analytics/flags", get(flags))
+}
+
+fn bad(field: &str, msg: &str) -> ApiError {
+    ApiError::field(StatusCode::BAD_REQUEST, "bad_query", field, msg)
+}
+
+fn allowed(user: &jiesu_store::User) -> ApiResult<()> {
+    if matches!(user.role, Role::Supervisor | Role::Admin | Role::Dispatcher) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{} may not see analytics",
+            user.role.label_zh()
+        )))
+    }
+}
+
+/// The period of a query; `months_only` insists on a calendar month.
+fn period(s: Option<&str>, months_only: bool) -> ApiResult<(Period, Granularity)> {
+    let msg = if months_only {
+        "a month, e.g. 2026-10"
+    } else {
+        "a week, month or day: 2026-W43, 2026-10 or 2026-10-05"
+    };
+    let p = s
+        .and_then(Period::parse)
+        .ok_or_else(|| bad("period", msg))?;
+    match Granularity::of(&p) {
+        Some(Granularity::Month) => Ok((p, Granularity::Month)),
+        Some(g) if !months_only => Ok((p, g)),
+        _ => Err(bad("period", msg)),
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    v: Option<&str>,
+    default: T,
+    field: &str,
+    msg: &str,
+) -> ApiResult<T> {
+    match v {
+        None => Ok(default),
+        Some(s) => s.parse().map_err(|_| bad(field, msg)),
+    }
+}
+
+fn in_range<T: PartialOrd + Copy>(
+    v: Option<T>,
+    default: T,
+    lo: T,
+    hi: T,
+    field: &str,
+    msg: &str,
+) -> ApiResult<T> {
+    let v = v.unwrap_or(default);
+    if v < lo || v > hi {
+        return Err(bad(field, msg));
+    }
+    Ok(v)
+}
+
+fn as_of(v: Option<&str>, now: Timestamp) -> ApiResult<Timestamp> {
+    match v {
+        None => Ok(now),
+        Some(s) => s.parse::<Timestamp>().map_err(|_| {
+            bad(
+                "as_of",
+                "an RFC 3339 instant, e.g. 2026-11-05T00:00:00+08:00",
+            )
+        }),
+    }
+}
+
+fn category_name(dir: &Directory, code: &str) -> Option<String> {
+    dir.category(code).map(|c| c.name.clone())
+}
+
+fn place_name(dir: &Directory, level: PlaceLevel, code: &str) -> Option<String> {
+    match level {
+        PlaceLevel::Community => dir.community(code).map(|c| c.name.clone()),
+        PlaceLevel::Street => dir.street(code).map(|s| s.name.clone()),
+        PlaceLevel::District => Some(dir.world.district.name.clone()),
+    }
+}
+
+// ------------------------------------------------------------------ hot spots and spikes
+
+/// The period's cells and the baseline windows' cells at one level.
+pub struct CellWindows {
+    pub baseline: Baseline,
+    pub current: CellCounts,
+    pub windows: Vec<CellCounts>,
+}
+
+/// Counts the period and its baseline windows (one indexed range query each).
+pub async fn cell_windows(
+    store: &Store,
+    p: &Period,
+    g: Granularity,
+    level: PlaceLevel,
+    kind: BaselineKind,
+    trailing: usize,
+) -> ApiResult<CellWindows> {
+    let history = store.history_start().await?;
+    let baseline = an::baseline(p, g, kind, trailing, history);
+    let current = an::cells(&store.place_counts(p.start, p.end).await?, level);
+    let mut windows = Vec::with_capacity(baseline.windows.len());
+    for w in &baseline.windows {
+        windows.push(an::cells(&store.place_counts(w.start, w.end).await?, level));
+    }
+    Ok(CellWindows {
+        baseline,
+        current,
+        windows,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellQuery {
+    /// `2026-W43`, `2026-10` or `2026-10-05`.
+    pub period: Option<String>,
+    /// street (default), community, district.
+    pub level: Option<String>,
+    /// auto (default), last_year, trailing.
+    pub baseline: Option<String>,
+    /// Trailing windows (default 8 weeks / 3 months / 28 days).
+    pub trailing: Option<usize>,
+    /// Hot spots: count (default) or increase.
+    pub sort: Option<String>,
+    /// Spikes: largest p-value that alerts (default 0.001).
+    pub alpha: Option<f64>,
+    /// Spikes: fewest requests that may alert (default 5).
+    pub min_count: Option<u64>,
+    /// Spikes: evidence requests per alert (default 10).
+    pub sample: Option<u32>,
+    /// Only this leaf category.
+    pub category: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Parsed hot-spot / spike parameters.
+pub struct CellParams {
+    pub period: Period,
+    pub granularity: Granularity,
+    pub level: PlaceLevel,
+    pub baseline: BaselineKind,
+    pub trailing: usize,
+    pub category: Option<String>,
+    pub limit: usize,
+}
+
+fn cell_params(q: &CellQuery) -> ApiResult<CellParams> {
+    let (period, granularity) = period(q.period.as_deref(), false)?;
+    let level = parse_or(
+        q.level.as_deref(),
+        PlaceLevel::Street,
+        "level",
+        "one of street, community, district",
+    )?;
+    let baseline = parse_or(
+        q.baseline.as_deref(),
+        BaselineKind::Auto,
+        "baseline",
+        "one of auto, last_year, trailing",
+    )?;
+    let trailing = in_range(
+        q.trailing,
+        granularity.default_trailing(),
+        1,
+        60,
+        "trailing",
+        "1 to 60 windows",
+    )?;
+    let limit = in_range(q.limit, 20, 1, 1000, "limit", "1 to 1000")?;
+    Ok(CellParams {
+        period,
+        granularity,
+        level,
+        baseline,
+        trailing,
+        category: q.category.clone().filter(|c| !c.is_empty()),
+        limit,
+    })
+}
+
+fn only_category(counts: &mut CellCounts, category: Option<&str>) {
+    if let Some(c) = category {
+        counts.retain(|k, _| k.0 == c);
+    }
+}
+
+#[derive(Serialize)]
+pub struct HotspotsView {
+    pub period: Period,
+    pub level: PlaceLevel,
+    pub baseline: Baseline,
+    pub sort: HotSort,
+    /// Requests of the period (all cells, before the limit).
+    pub requests: u64,
+    pub items: Vec<HotSpot>,
+}
+
+pub async fn hotspots_view(
+    store: &Store,
+    dir: &Directory,
+    p: &CellParams,
+    sort: HotSort,
+) -> ApiResult<HotspotsView> {
+    let mut cw = cell_windows(
+        store,
+        &p.period,
+        p.granularity,
+        p.level,
+        p.baseline,
+        p.trailing,
+    )
+    .await?;
+    only_category(&mut cw.current, p.category.as_deref());
+    let requests = cw.current.values().sum();
+    let mut items = an::hotspots(&cw.current, &cw.windows, sort, p.limit);
+    for h in &mut items {
+        h.category_name = category_name(dir, &h.category);
+        h.place_name = place_name(dir, p.level, &h.place);
+    }
+    Ok(HotspotsView {
+        period: p.period.clone(),
+        level: p.level,
+        baseline: cw.baseline,
+        sort,
+        requests,
+        items,
+    })
+}
+
+pub async fn hotspots(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<CellQuery>, QueryRejection>,
+) -> ApiResult<Json<HotspotsView>> {
+    allowed(&user)?;
+    let Query(q) = query?;
+    let p = cell_params(&q)?;
+    let sort = parse_or(
+        q.sort.as_deref(),
+        HotSort::Count,
+        "sort",
+        "one of count, increase",
+    )?;
+    Ok(Json(hotspots_view(&app.store, &app.dir, &p, sort).await?))
+}
+
+#[derive(Serialize)]
+pub struct SpikesView {
+    pub period: Period,
+    pub level: PlaceLevel,
+    pub baseline: Baseline,
+    pub alpha: f64,
+    pub min_count: u64,
+    /// Cells with requests in the period (how many were tested).
+    pub cells: usize,
+    pub alerts: Vec<Spike>,
+}
+
+pub async fn spikes_view(
+    store: &Store,
+    dir: &Directory,
+    p: &CellParams,
+    alpha: f64,
+    min_count: u64,
+    sample: u32,
+) -> ApiResult<SpikesView> {
+    let mut cw = cell_windows(
+        store,
+        &p.period,
+        p.granularity,
+        p.level,
+        p.baseline,
+        p.trailing,
+    )
+    .await?;
+    only_category(&mut cw.current, p.category.as_deref());
+    let mut alerts = an::spikes(&cw.current, &cw.windows, alpha, min_count);
+    alerts.truncate(p.limit);
+    for s in &mut alerts {
+        s.category_name = category_name(dir, &s.category);
+        s.place_name = place_name(dir, p.level, &s.place);
+        if sample > 0 {
+            let (street, community) = match p.level {
+                PlaceLevel::Street => (Some(s.place.as_str()), None),
+                PlaceLevel::Community => (None, Some(s.place.as_str())),
+                PlaceLevel::District => (None, None),
+            };
+            let (evidence, _) = store
+                .cell_requests(
+                    p.period.start,
+                    p.period.end,
+                    &s.category,
+                    street,
+                    community,
+                    sample,
+                )
+                .await?;
+            s.evidence = evidence;
+        }
+    }
+    Ok(SpikesView {
+        period: p.period.clone(),
+        level: p.level,
+        baseline: cw.baseline,
+        alpha,
+        min_count,
+        cells: cw.current.len(),
+        alerts,
+    })
+}
+
+pub async fn spikes(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<CellQuery>, QueryRejection>,
+) -> ApiResult<Json<SpikesView>> {
+    allowed(&user)?;
+    let Query(q) = query?;
+    let p = cell_params(&q)?;
+    let alpha = q.alpha.unwrap_or(0.001);
+    if !(alpha > 0.0 && alpha <= 1.0) {
+        return Err(bad("alpha", "a probability in (0, 1]"));
+    }
+    let min_count = in_range(q.min_count, 5, 1, 1_000_000, "min_count", "at least 1")?;
+    let sample = in_range(q.sample, 10, 0, 100, "sample", "0 to 100")?;
+    Ok(Json(
+        spikes_view(&app.store, &app.dir, &p, alpha, min_count, sample).await?,
+    ))
+}
+
+// ------------------------------------------------------------------ 每月一题 candidates
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringParams {
+    /// The last month, e.g. `2026-10`.
+    pub period: Option<String>,
+    /// How many months up to and including `period` (default 6).
+    pub months: Option<usize>,
+    /// community (default), street, district.
+    pub level: Option<String>,
+    /// Fewest months with requests (default: half the months, rounded up).
+    pub min_months: Option<usize>,
+    /// Fewest requests in all (default 3).
+    pub min_volume: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct RecurringView {
+    pub period: Period,
+    /// The months looked at, oldest first.
+    pub months: Vec<String>,
+    pub level: PlaceLevel,
+    pub min_months: usize,
+    pub min_volume: u64,
+    pub weights: RecurringWeights,
+    pub items: Vec<Recurring>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn recurring_view(
+    store: &Store,
+    dir: &Directory,
+    month: &Period,
+    months: usize,
+    level: PlaceLevel,
+    min_months: usize,
+    min_volume: u64,
+    limit: usize,
+) -> ApiResult<RecurringView> {
+    let periods: Vec<Period> = (0..months as i64)
+        .rev()
+        .filter_map(|n| an::shift(month, Granularity::Month, -n))
+        .collect();
+    let mut counts = Vec::with_capacity(periods.len());
+    for m in &periods {
+        counts.push(store.place_counts(m.start, m.end).await?);
+    }
+    let (first, last) = match (periods.first(), periods.last()) {
+        (Some(f), Some(l)) => (f.start, l.end),
+        _ => (month.start, month.end),
+    };
+    let answers = store.callback_answers(first, last).await?;
+    let weights = RecurringWeights::default();
+    let mut items = an::recurring(
+        &counts,
+        &answers,
+        &RecurringQuery {
+            level,
+            min_months,
+            min_volume,
+            weights,
+            limit,
+        },
+    );
+    for r in &mut items {
+        r.category_name = category_name(dir, &r.category);
+        r.place_name = place_name(dir, level, &r.place);
+    }
+    Ok(RecurringView {
+        period: month.clone(),
+        months: periods.into_iter().map(|p| p.label).collect(),
+        level,
+        min_months,
+        min_volume,
+        weights,
+        items,
+    })
+}
+
+pub async fn recurring(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<RecurringParams>, QueryRejection>,
+) -> ApiResult<Json<RecurringView>> {
+    allowed(&user)?;
+    let Query(q) = query?;
+    let (month, _) = period(q.period.as_deref(), true)?;
+    let months = in_range(q.months, 6, 1, 36, "months", "1 to 36")?;
+    let level = parse_or(
+        q.level.as_deref(),
+        PlaceLevel::Community,
+        "level",
+        "one of community, street, district",
+    )?;
+    let min_months = in_range(
+        q.min_months,
+        months.div_ceil(2),
+        1,
+        months,
+        "min_months",
+        "1 to months",
+    )?;
+    let min_volume = in_range(q.min_volume, 3, 0, u64::MAX, "min_volume", "a count")?;
+    let limit = in_range(q.limit, 20, 1, 1000, "limit", "1 to 1000")?;
+    Ok(Json(
+        recurring_view(
+            &app.store, &app.dir, &month, months, level, min_months, min_volume, limit,
+        )
+        .await?,
+    ))
+}
+
+// ------------------------------------------------------------------ keyword trends
+
+/// The segmenter with the deployment's lexicon and the place names keywords skip. Built once
+/// per process (jieba's dictionary takes a moment to load).
+pub struct KeywordTools {
+    segmenter: jiesu_text::Segmenter,
+    places: HashSet<String>,
+}
+
+impl KeywordTools {
+    pub fn new(dir: &Directory) -> Self {
+        let w = &dir.world;
+        let mut places: HashSet<String> = HashSet::new();
+        let mut add = |name: &str, suffixes: &[&str]| {
+            places.insert(name.to_string());
+            for s in suffixes {
+                if let Some(short) = name.strip_suffix(s)
+                    && short.chars().count() >= 2
+                {
+                    places.insert(short.to_string());
+                }
+            }
+        };
+        add(&w.district.name, &["区"]);
+        for s in &w.streets {
+            add(&s.name, &["街道", "街道办事处"]);
+        }
+        for c in &w.communities {
+            add(&c.name, &["社区", "社区居委会"]);
+        }
+        for p in &w.places {
+            add(&p.name, &[]);
+        }
+        for u in &w.units {
+            add(&u.name, &[]);
+        }
+        KeywordTools {
+            segmenter: jiesu_text::Segmenter::new(super::suggest::lexicon(dir)),
+            places,
+        }
+    }
+
+    /// The shared tools (the world does not change under a running process).
+    pub fn shared(dir: &Directory) -> Arc<KeywordTools> {
+        static TOOLS: OnceLock<Arc<KeywordTools>> = OnceLock::new();
+        TOOLS
+            .get_or_init(|| Arc::new(KeywordTools::new(dir)))
+            .clone()
+    }
+
+    /// Document frequencies of the keyword candidates in `texts`.
+    pub fn count(&self, texts: &[String]) -> TermCounts {
+        let mut tc = TermCounts::default();
+        for t in texts {
+            let words = self.segmenter.cut(t);
+            tc.add_doc(
+                words
+                    .into_iter()
+                    .filter(|w| an::is_keyword_candidate(w) && !self.places.contains(*w)),
+            );
+        }
+        tc
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeywordParams {
+    pub period: Option<String>,
+    /// Previous windows compared with (default 4).
+    pub previous: Option<usize>,
+    /// Fewest requests with the term in the period (default 5).
+    pub min_count: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct KeywordsView {
+    pub period: Period,
+    pub previous: Vec<String>,
+    /// Requests of the period and of the previous windows.
+    pub docs: u64,
+    pub previous_docs: u64,
+    pub items: Vec<KeywordTrend>,
+}
+
+pub async fn keywords_view(
+    store: &Store,
+    dir: &Directory,
+    p: &Period,
+    g: Granularity,
+    previous: usize,
+    min_count: u64,
+    limit: usize,
+) -> ApiResult<KeywordsView> {
+    let tools = KeywordTools::shared(dir);
+    let windows: Vec<Period> = (1..=previous as i64)
+        .rev()
+        .filter_map(|n| an::shift(p, g, -n))
+        .collect();
+    let mut texts = Vec::with_capacity(windows.len() + 1);
+    for w in windows.iter().chain(std::iter::once(p)) {
+        texts.push(store.request_texts(w.start, w.end).await?);
+    }
+    // Segmentation is CPU work: keep it off the async workers.
+    let counted = tokio::task::spawn_blocking(move || {
+        texts.iter().map(|t| tools.count(t)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (current, prev) = counted
+        .split_last()
+        .ok_or_else(|| ApiError::internal("no windows"))?;
+    Ok(KeywordsView {
+        period: p.clone(),
+        previous: windows.into_iter().map(|w| w.label).collect(),
+        docs: current.docs,
+        previous_docs: prev.iter().map(|t| t.docs).sum(),
+        items: an::keyword_trends(current, prev, min_count, limit),
+    })
+}
+
+pub async fn keywords(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<KeywordParams>, QueryRejection>,
+) -> ApiResult<Json<KeywordsView>> {
+    allowed(&user)?;
+    let Query(q) = query?;
+    let (p, g) = period(q.period.as_deref(), false)?;
+    let previous = in_range(q.previous, 4, 1, 26, "previous", "1 to 26 windows")?;
+    let min_count = in_range(q.min_count, 5, 1, 1_000_000, "min_count", "at least 1")?;
+    let limit = in_range(q.limit, 30, 1, 1000, "limit", "1 to 1000")?;
+    Ok(Json(
+        keywords_view(&app.store, &app.dir, &p, g, previous, min_count, limit).await?,
+    ))
+}
+
+// ------------------------------------------------------------------ overdue list
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverdueParams {
+    /// Deadlines falling in this period (any assessment period form).
+    pub period: Option<String>,
+    pub as_of: Option<String>,
+    /// Only this lead unit.
+    pub unit: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct OverdueView {
+    pub period: Period,
+    pub as_of: Timestamp,
+    /// All overdue requests of the period (before the limit).
+    pub total: usize,
+    /// Of those, still not replied at the cut-off.
+    pub open: usize,
+    pub items: Vec<Overdue>,
+}
+
+pub async fn overdue_view(
+    store: &Store,
+    dir: &Directory,
+    p: &Period,
+    as_of: Timestamp,
+    unit: Option<&str>,
+    limit: usize,
+) -> ApiResult<OverdueView> {
+    let rows = store.due_unreplied(p.start, p.end).await?;
+    let mut items = an::overdue(&rows, as_of);
+    if let Some(u) = unit {
+        items.retain(|o| o.unit.as_deref() == Some(u));
+    }
+    let total = items.len();
+    let open = items.iter().filter(|o| o.replied_at.is_none()).count();
+    items.truncate(limit);
+    for o in &mut items {
+        o.category_name = o.category.as_deref().and_then(|c| category_name(dir, c));
+        o.unit_name = o
+            .unit
+            .as_deref()
+            .and_then(|u| dir.unit(u))
+            .map(|u| u.name.clone());
+    }
+    Ok(OverdueView {
+        period: p.clone(),
+        as_of,
+        total,
+        open,
+        items,
+    })
+}
+
+pub async fn overdue(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<OverdueParams>, QueryRejection>,
+) -> ApiResult<Json<OverdueView>> {
+    allowed(&user)?;
+    let Query(q) = query?;
+    let p = q.period.as_deref().and_then(Period::parse).ok_or_else(|| {
+        bad(
+            "period",
+            "one of 2026-10, 2026-W43, 2026-Q4, 2026, 2026-10-05",
+        )
+    })?;
+    let as_of = as_of(q.as_of.as_deref(), app.now())?;
+    let limit = in_range(q.limit, 100, 1, 10_000, "limit", "1 to 10000")?;
+    let unit = q.unit.as_deref().filter(|u| !u.is_empty());
+    if let Some(u) = unit
+        && app.dir.unit(u).is_none()
+    {
+        return Err(bad("unit", "no such unit code"));
+    }
+    Ok(Json(
+        overdue_view(&app.store, &app.dir, &p, as_of, unit, limit).await?,
+    ))
+}
+
+// ------------------------------------------------------------------ persistent bottom flags
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagParams {
+    /// The latest month, e.g. `2026-10`.
+    pub period: Option<String>,
+    /// K: consecutive months (default 3).
+    pub months: Option<usize>,
+    /// composite (default), response_rate, resolution_rate, satisfaction_score.
+    pub metric: Option<String>,
+    /// Below this (0–100) for K months flags; without it only the bottom rule applies.
+    pub threshold: Option<f64>,
+    /// Bottom N of each month's ranking (default 3).
+    pub bottom: Option<usize>,
+    /// unit (default), street, category, top_category, channel.
+    pub by: Option<String>,
+    pub as_of: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct FlagsView {
+    pub period: Period,
+    pub months: Vec<String>,
+    pub by: GroupBy,
+    pub metric: FlagMetric,
+    pub threshold: Option<f64>,
+    pub k: usize,
+    pub bottom: usize,
+    pub as_of: Timestamp,
+    /// 治理类 candidates: K months in a row below the threshold or in the bottom N.
+    pub flags: Vec<PersistentFlag>,
+    /// The latest month's last-N flags (as in `GET /assessment`).
+    pub bottom_latest: Vec<BottomGroup>,
+}
+
+#[derive(Serialize)]
+pub struct BottomGroup {
+    pub key: String,
+    pub name: Option<String>,
+    pub composite: Option<f64>,
+    pub rank: Option<u32>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn flags_view(
+    store: &Store,
+    dir: &Directory,
+    month: &Period,
+    k: usize,
+    by: GroupBy,
+    metric: FlagMetric,
+    threshold: Option<f64>,
+    bottom: usize,
+    as_of: Timestamp,
+) -> ApiResult<FlagsView> {
+    let periods: Vec<Period> = (0..k as i64)
+        .rev()
+        .filter_map(|n| an::shift(month, Granularity::Month, -n))
+        .collect();
+    let mut months = Vec::with_capacity(periods.len());
+    for p in &periods {
+        let view = super::assessment::compute(store, dir, p.clone(), by, as_of, bottom).await?;
+        months.push(MonthScores {
+            period: p.clone(),
+            groups: view.assessment.groups,
+        });
+    }
+    let bottom_latest = months
+        .last()
+        .map(|m| {
+            m.groups
+                .iter()
+                .filter(|g| g.bottom)
+                .map(|g| BottomGroup {
+                    key: g.key.clone(),
+                    name: g.name.clone(),
+                    composite: g.composite,
+                    rank: g.rank,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(FlagsView {
+        period: month.clone(),
+        months: periods.into_iter().map(|p| p.label).collect(),
+        by,
+        metric,
+        threshold,
+        k,
+        bottom,
+        as_of,
+        flags: an::persistent_flags(&months, metric, threshold, k),
+        bottom_latest,
+    })
+}
+
+pub async fn flags(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<FlagParams>, QueryRejection>,
+) -> ApiResult<Json<FlagsView>> {
+    allowed(&user)?;
+    let Query(q) = query?;
+    let (month, _) = period(q.period.as_deref(), true)?;
+    let k = in_range(q.months, 3, 1, 24, "months", "1 to 24")?;
+    let metric = parse_or(
+        q.metric.as_deref(),
+        FlagMetric::Composite,
+        "metric",
+        "one of composite, response_rate, resolution_rate, satisfaction_score",
+    )?;
+    if let Some(t) = q.threshold
+        && !(0.0..=100.0).contains(&t)
+    {
+        return Err(bad("threshold", "0 to 100"));
+    }
+    let bottom = in_range(q.bottom, 3, 0, 1000, "bottom", "0 to 1000")?;
+    let by = parse_or(
+        q.by.as_deref(),
+        GroupBy::Unit,
+        "by",
+        "one of unit, street, category, top_category, channel",
+    )?;
+    let as_of = as_of(q.as_of.as_deref(), app.now())?;
+    Ok(Json(
+        flags_view(
+            &app.store,
+            &app.dir,
+            &month,
+            k,
+            by,
+            metric,
+            q.threshold,
+            bottom,
+            as_of,
+        )
+        .await?,
+    ))
+}
+
+// ------------------------------------------------------------------ OpenAPI
+
+/// The analytics paths of the OpenAPI document (merged in by `openapi::spec`).
+pub fn openapi_paths() -> Vec<(String, serde_json::Value)> {
+    use serde_json::json;
+    let param = |name: &str, required: bool, schema: serde_json::Value, description: &str| json!({"name": name, "in": "query", "required": required, "schema": schema, "description": description});
+    let period = |what: &str| param("period", true, json!({"type": "string"}), what);
+    let string = json!({"type": "string"});
+    let integer = json!({"type": "integer"});
+    let number = json!({"type": "number"});
+    let level = |default: &str| {
+        param(
+            "level",
+            false,
+            json!({"enum": ["community", "street", "district"], "default": default}),
+            "place level of a cell",
+        )
+    };
+    let cells = vec![
+        period("2026-W43, 2026-10 or 2026-10-05"),
+        level("street"),
+        param(
+            "baseline",
+            false,
+            json!({"enum": ["auto", "last_year", "trailing"]}),
+            "auto: last year's same period ±1 when the history reaches back, else trailing",
+        ),
+        param(
+            "trailing",
+            false,
+            integer.clone(),
+            "trailing windows (default 8 weeks / 3 months / 28 days)",
+        ),
+        param("category", false, string.clone(), "only this leaf category"),
+        param("limit", false, integer.clone(), "default 20"),
+    ];
+    let mut hot = cells.clone();
+    hot.push(param(
+        "sort",
+        false,
+        json!({"enum": ["count", "increase"]}),
+        "default count",
+    ));
+    let mut spike = cells;
+    spike.extend([
+        param(
+            "alpha",
+            false,
+            number.clone(),
+            "largest Poisson p-value that alerts (default 0.001)",
+        ),
+        param(
+            "min_count",
+            false,
+            integer.clone(),
+            "fewest requests that may alert (default 5)",
+        ),
+        param(
+            "sample",
+            false,
+            integer.clone(),
+            "evidence requests per alert (default 10)",
+        ),
+    ]);
+    let op = |summary: &str, params: Vec<serde_json::Value>| {
+        json!({"get": {
+            "summary": summary,
+            "security": [{"bearer": []}],
+            "parameters": params,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": {"description": "bad parameter (code bad_query, field named)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "401": {"description": "not logged in"},
+                "403": {"description": "only supervisor, admin and dispatcher"},
+            },
+        }})
+    };
+    vec![
+        (
+            "/api/v1/analytics/hotspots".into(),
+            op(
+                "主动治理 hot spots: category × place counts of a week/month/day with the change against the seasonal baseline, ranked (docs/analytics.md)",
+                hot,
+            ),
+        ),
+        (
+            "/api/v1/analytics/spikes".into(),
+            op(
+                "spike alerts: cells whose count is improbable under Poisson(baseline mean), with p-value, score and evidence requests",
+                spike,
+            ),
+        ),
+        (
+            "/api/v1/analytics/recurring".into(),
+            op(
+                "每月一题 candidates: the same category and place month after month, scored by volume, persistence, spread and 不满意 share, with the score explained",
+                vec![
+                    period("the last month, e.g. 2026-10"),
+                    param(
+                        "months",
+                        false,
+                        integer.clone(),
+                        "months up to and including period (default 6)",
+                    ),
+                    level("community"),
+                    param(
+                        "min_months",
+                        false,
+                        integer.clone(),
+                        "fewest months with requests (default half)",
+                    ),
+                    param(
+                        "min_volume",
+                        false,
+                        integer.clone(),
+                        "fewest requests (default 3)",
+                    ),
+                    param("limit", false, integer.clone(), "default 20"),
+                ],
+            ),
+        ),
+        (
+            "/api/v1/analytics/keywords".into(),
+            op(
+                "keyword trends: words (jieba; stop words and place names skipped) whose share of requests rose most against the previous windows",
+                vec![
+                    period("2026-W43, 2026-10 or 2026-10-05"),
+                    param(
+                        "previous",
+                        false,
+                        integer.clone(),
+                        "previous windows (default 4)",
+                    ),
+                    param("min_count", false, integer.clone(), "default 5"),
+                    param("limit", false, integer.clone(), "default 30"),
+                ],
+            ),
+        ),
+        (
+            "/api/v1/analytics/overdue".into(),
+            op(
+                "overdue list: requests whose completion deadline fell in the period and that were not replied by it, with unit, due and how late",
+                vec![
+                    period("any assessment period"),
+                    param(
+                        "as_of",
+                        false,
+                        json!({"type": "string", "format": "date-time"}),
+                        "cut-off (default now)",
+                    ),
+                    param("unit", false, string.clone(), "only this lead unit"),
+                    param("limit", false, integer.clone(), "default 100"),
+                ],
+            ),
+        ),
+        (
+            "/api/v1/analytics/flags".into(),
+            op(
+                "治理类 candidates: groups below a threshold, or in the bottom N, for K consecutive months; beside the latest month's last-N flags",
+                vec![
+                    period("the latest month, e.g. 2026-10"),
+                    param("months", false, integer.clone(), "K (default 3)"),
+                    param(
+                        "metric",
+                        false,
+                        json!({"enum": ["composite", "response_rate", "resolution_rate", "satisfaction_score"]}),
+                        "default composite",
+                    ),
+                    param(
+                        "threshold",
+                        false,
+                        number,
+                        "0–100; without it only the bottom rule applies",
+                    ),
+                    param("bottom", false, integer, "N (default 3)"),
+                    param(
+                        "by",
+                        false,
+                        json!({"enum": ["unit", "street", "category", "top_category", "channel"]}),
+                        "default unit",
+                    ),
+                    param(
+                        "as_of",
+                        false,
+                        json!({"type": "string", "format": "date-time"}),
+                        "default now",
+                    ),
+                ],
+            ),
+        ),
+    ]
+}
