@@ -552,3 +552,381 @@ fn rank(groups: &mut [GroupScore], bottom: usize) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The fast path: assessment facts.
+//
+// `assess` replays every log of a period at query time. The store instead keeps, per request,
+// the few facts the counting rules read (one row per response cycle version, per callback, per
+// whistle target), each with the instants at which it starts and stops counting. "As of A" then
+// becomes comparisons of those instants with A, and a period is one GROUP BY per fact table.
+// `request_facts` derives the facts from a whole log with exactly the state machine of
+// `count_request`; `assemble` turns the grouped counts into the same `Assessment` as `assess`.
+// ---------------------------------------------------------------------------------------------
+
+/// `valid_to` of a fact that never stops counting.
+pub const FOREVER_MS: i64 = i64::MAX;
+/// `prev_reached_at` of a callback with no reached callback before it.
+pub const NEVER_MS: i64 = i64::MIN;
+
+/// One version of a response cycle: the cycle counts for every `as_of` in
+/// [`valid_from`, `valid_to`) with these deadlines. A new version starts when an overruled 退单
+/// or a 延期 decision changes a deadline; there is no version while a 退单 is undecided or after
+/// it was sustained, nor after the request was merged away or closed with a special handling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CycleFact {
+    /// 0-based cycle number within the request.
+    pub cycle: i32,
+    /// 0-based version within the cycle.
+    pub version: i32,
+    pub unit: String,
+    /// When the cycle was opened (its period).
+    pub opened_at: i64,
+    pub valid_from: i64,
+    /// Exclusive; [`FOREVER_MS`] when open-ended.
+    pub valid_to: i64,
+    pub response_due: i64,
+    pub completion_due: i64,
+    /// First 签收 / contact / reply inside the cycle (any time; compared with `as_of` at query).
+    pub accepted_at: Option<i64>,
+    pub contacted_at: Option<i64>,
+    pub replied_at: Option<i64>,
+}
+
+/// One 回访, with what is needed to find "the latest reached callback of the request in the
+/// period as of A" without looking at the other rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallbackFact {
+    /// 0-based number within the request.
+    pub n: i32,
+    pub at: i64,
+    /// Exclusive end of validity (merge / special close); [`FOREVER_MS`] otherwise.
+    pub valid_to: i64,
+    /// The lead unit when the callback was made.
+    pub unit: String,
+    pub reached: bool,
+    pub resolved: bool,
+    /// 0 none, 1 满意, 2 基本满意, 3 不满意.
+    pub satisfaction: i16,
+    /// Time of the next callback of the request ([`FOREVER_MS`] if none).
+    pub next_at: i64,
+    /// Time of the next *reached* callback ([`FOREVER_MS`] if none).
+    pub next_reached_at: i64,
+    /// Time of the latest reached callback up to and including this one ([`NEVER_MS`] if none).
+    pub prev_reached_at: i64,
+}
+
+/// One whistled department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhistleFact {
+    /// 0-based number within the request.
+    pub n: i32,
+    pub unit: String,
+    pub at: i64,
+    pub valid_to: i64,
+    pub due: i64,
+    pub reported_at: Option<i64>,
+}
+
+/// Everything the fast path knows about one request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RequestFacts {
+    pub request_id: RequestId,
+    /// Request-level group keys from the intake ("" when absent).
+    pub street: String,
+    pub category: String,
+    pub channel: String,
+    pub cycles: Vec<CycleFact>,
+    pub callbacks: Vec<CallbackFact>,
+    pub whistles: Vec<WhistleFact>,
+}
+
+/// Whether an event kind can change a request's facts (others — 督办, 延期 requested, 挂账,
+/// ordinary 办结, 并入 — leave them alone, so the store need not recompute).
+pub fn affects_facts(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Escalated { .. }
+            | EventKind::ExtensionRequested { .. }
+            | EventKind::Suspended
+            | EventKind::MergeReceived { .. }
+            | EventKind::Closed { special: None, .. }
+    )
+}
+
+/// The facts of one request from its whole log (in `seq` order).
+pub fn request_facts(id: RequestId, events: &[Event]) -> RequestFacts {
+    struct Open {
+        unit: String,
+        opened: i64,
+        /// Current version's start; `None` while the cycle does not count (退单 undecided or
+        /// sustained).
+        from: Option<i64>,
+        response_due: i64,
+        completion_due: i64,
+        accepted: Option<i64>,
+        contacted: Option<i64>,
+        replied: Option<i64>,
+        return_pending: bool,
+        versions: Vec<(i64, i64, i64, i64)>, // (from, to, response_due, completion_due)
+    }
+    impl Open {
+        /// Ends the current version at `t` (if counting).
+        fn close(&mut self, t: i64) {
+            if let Some(from) = self.from.take() {
+                self.versions
+                    .push((from, t, self.response_due, self.completion_due));
+            }
+        }
+    }
+    let mut out = RequestFacts {
+        request_id: id,
+        ..RequestFacts::default()
+    };
+    let Some(EventKind::Received { intake }) = events.first().map(|e| &e.kind) else {
+        return out;
+    };
+    out.street = intake.street.clone().unwrap_or_default();
+    out.category = intake.category.clone().unwrap_or_default();
+    out.channel = intake.channel.as_str().to_string();
+    let mut cycles: Vec<Open> = Vec::new();
+    let mut whistles: Vec<WhistleFact> = Vec::new();
+    let mut callbacks: Vec<CallbackFact> = Vec::new();
+    let mut lead: Option<String> = None;
+    let mut excluded: Option<i64> = None;
+    let new_cycle = |unit: &String, at: i64, rd: Timestamp, cd: Timestamp| Open {
+        unit: unit.clone(),
+        opened: at,
+        from: Some(at),
+        response_due: rd.as_millisecond(),
+        completion_due: cd.as_millisecond(),
+        accepted: None,
+        contacted: None,
+        replied: None,
+        return_pending: false,
+        versions: Vec::new(),
+    };
+    for e in events {
+        let at = e.at.as_millisecond();
+        match &e.kind {
+            EventKind::MergedInto { .. }
+            | EventKind::Closed {
+                special: Some(_), ..
+            } => {
+                excluded = Some(at);
+                break;
+            }
+            EventKind::Dispatched {
+                unit,
+                response_due,
+                completion_due,
+                overrule,
+                ..
+            } => {
+                lead = Some(unit.clone());
+                if let Some(c) = cycles.last_mut().filter(|c| c.return_pending) {
+                    c.return_pending = false;
+                    if *overrule {
+                        c.response_due = response_due.as_millisecond();
+                        c.completion_due = completion_due.as_millisecond();
+                        c.from = Some(at);
+                        continue;
+                    }
+                    // Sustained: the cycle never counts again (it was not counting while
+                    // pending, so there is no version to close).
+                } else if *overrule {
+                    continue;
+                }
+                cycles.push(new_cycle(unit, at, *response_due, *completion_due));
+            }
+            EventKind::Reopened {
+                unit,
+                response_due,
+                completion_due,
+                ..
+            } => {
+                lead = Some(unit.clone());
+                cycles.push(new_cycle(unit, at, *response_due, *completion_due));
+            }
+            EventKind::Returned { .. } => {
+                if let Some(c) = cycles.last_mut() {
+                    c.close(at);
+                    c.return_pending = true;
+                }
+            }
+            EventKind::Accepted { .. } => {
+                if let Some(c) = cycles.last_mut() {
+                    c.accepted.get_or_insert(at);
+                }
+            }
+            EventKind::Contacted { .. } => {
+                if let Some(c) = cycles.last_mut() {
+                    c.contacted.get_or_insert(at);
+                }
+            }
+            EventKind::Replied { .. } => {
+                if let Some(c) = cycles.last_mut() {
+                    c.replied.get_or_insert(at);
+                }
+            }
+            EventKind::ExtensionDecided { completion_due, .. } => {
+                if let Some(c) = cycles.last_mut() {
+                    let counting = c.from.is_some();
+                    c.close(at);
+                    c.completion_due = completion_due.as_millisecond();
+                    if counting {
+                        c.from = Some(at);
+                    }
+                }
+            }
+            EventKind::Whistled { targets } => {
+                for t in targets {
+                    whistles.push(WhistleFact {
+                        n: i32::try_from(whistles.len()).unwrap_or(i32::MAX),
+                        unit: t.unit.clone(),
+                        at,
+                        valid_to: FOREVER_MS,
+                        due: t.response_due.as_millisecond(),
+                        reported_at: None,
+                    });
+                }
+            }
+            EventKind::Reported { unit, .. } => {
+                if let Some(w) = whistles
+                    .iter_mut()
+                    .rev()
+                    .find(|w| &w.unit == unit && w.reported_at.is_none())
+                {
+                    w.reported_at = Some(at);
+                }
+            }
+            EventKind::CallbackRecorded {
+                reached,
+                resolved,
+                satisfaction,
+                ..
+            } => {
+                callbacks.push(CallbackFact {
+                    n: i32::try_from(callbacks.len()).unwrap_or(i32::MAX),
+                    at,
+                    valid_to: FOREVER_MS,
+                    unit: lead.clone().unwrap_or_default(),
+                    reached: *reached,
+                    resolved: *resolved == Some(true),
+                    satisfaction: match satisfaction {
+                        None => 0,
+                        Some(Satisfaction::Satisfied) => 1,
+                        Some(Satisfaction::BasicallySatisfied) => 2,
+                        Some(Satisfaction::Unsatisfied) => 3,
+                    },
+                    next_at: FOREVER_MS,
+                    next_reached_at: FOREVER_MS,
+                    prev_reached_at: NEVER_MS,
+                });
+            }
+            _ => {}
+        }
+    }
+    let end = excluded.unwrap_or(FOREVER_MS);
+    for (i, mut c) in cycles.into_iter().enumerate() {
+        c.close(end);
+        for (v, (from, to, rd, cd)) in c.versions.into_iter().enumerate() {
+            if from >= to {
+                continue; // empty: two changes in the same millisecond
+            }
+            out.cycles.push(CycleFact {
+                cycle: i32::try_from(i).unwrap_or(i32::MAX),
+                version: i32::try_from(v).unwrap_or(i32::MAX),
+                unit: c.unit.clone(),
+                opened_at: c.opened,
+                valid_from: from,
+                valid_to: to,
+                response_due: rd,
+                completion_due: cd,
+                accepted_at: c.accepted,
+                contacted_at: c.contacted,
+                replied_at: c.replied,
+            });
+        }
+    }
+    let mut prev_reached = NEVER_MS;
+    for cb in &mut callbacks {
+        if cb.reached {
+            prev_reached = cb.at;
+        }
+        cb.prev_reached_at = prev_reached;
+        cb.valid_to = end;
+    }
+    let (mut next, mut next_reached) = (FOREVER_MS, FOREVER_MS);
+    for cb in callbacks.iter_mut().rev() {
+        cb.next_at = next;
+        cb.next_reached_at = next_reached;
+        next = cb.at;
+        if cb.reached {
+            next_reached = cb.at;
+        }
+    }
+    out.callbacks = callbacks;
+    for w in &mut whistles {
+        w.valid_to = end;
+    }
+    out.whistles = whistles;
+    out
+}
+
+impl GroupScore {
+    /// Adds another group's counts to this one (rates are recomputed by `assemble`).
+    pub fn add_counts(&mut self, o: &GroupScore) {
+        self.dispatched += o.dispatched;
+        self.responded_in_time += o.responded_in_time;
+        self.replied += o.replied;
+        self.replied_in_time += o.replied_in_time;
+        self.callbacks += o.callbacks;
+        self.callbacks_unreached += o.callbacks_unreached;
+        self.callbacks_reached += o.callbacks_reached;
+        self.resolved += o.resolved;
+        self.satisfaction_answers += o.satisfaction_answers;
+        self.satisfied += o.satisfied;
+        self.basically_satisfied += o.basically_satisfied;
+        self.unsatisfied += o.unsatisfied;
+        self.whistled += o.whistled;
+        self.whistle_reported_in_time += o.whistle_reported_in_time;
+    }
+}
+
+/// The assessment from grouped counts (the fast path's answer). `counts` are keyed as `q.by`
+/// says, except that for [`GroupBy::TopCategory`] they are keyed by leaf category and folded
+/// here through `q.top_category`. Rates, composite, ranks and bottom flags as in `assess`.
+pub fn assemble(counts: impl IntoIterator<Item = GroupScore>, q: &Query<'_>) -> Assessment {
+    let mut acc: BTreeMap<String, GroupScore> = BTreeMap::new();
+    let mut totals = GroupScore {
+        key: "total".into(),
+        ..GroupScore::default()
+    };
+    for c in counts {
+        let key = match q.by {
+            GroupBy::TopCategory if !c.key.is_empty() => (q.top_category)(&c.key),
+            _ => c.key.clone(),
+        };
+        totals.add_counts(&c);
+        acc.entry(key.clone())
+            .or_insert_with(|| GroupScore {
+                key,
+                ..GroupScore::default()
+            })
+            .add_counts(&c);
+    }
+    let mut groups: Vec<GroupScore> = acc.into_values().collect();
+    for g in &mut groups {
+        finish(g, q.weights);
+    }
+    finish(&mut totals, q.weights);
+    rank(&mut groups, q.bottom);
+    Assessment {
+        period: q.period.clone(),
+        as_of: q.as_of,
+        by: q.by,
+        groups,
+        totals,
+    }
+}

@@ -30,6 +30,8 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         connections: usize,
     },
+    /// 考评: a month's assessment of all units and the ranking (fast path), median of runs.
+    Assessment(crate::rollup::AssessmentBench),
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<()> {
@@ -39,6 +41,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             seconds,
             connections,
         } => intake(db, seconds, connections).await,
+        BenchCmd::Assessment(b) => crate::rollup::bench(b).await,
     }
 }
 

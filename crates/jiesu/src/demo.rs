@@ -5,7 +5,7 @@
 //! simulating and writing overlap.
 
 mod rng;
-mod sim;
+pub(crate) mod sim;
 mod texts;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -47,6 +47,31 @@ pub async fn build(
     let (store, dir, summary, accounts) = generate(&opts).await?;
     print_accounts(&accounts);
     println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok((store, dir))
+}
+
+/// A small history for tests of what is computed from it (the 考评 facts): `total` requests over
+/// the `days` days before `end`, rare paths multiplied by `rare`. Returns the store.
+#[cfg(test)]
+pub(crate) async fn generate_for_test(
+    db: &str,
+    world: &Path,
+    seed: u64,
+    total: u64,
+    end: Timestamp,
+    days: i64,
+    rare: f64,
+) -> Result<(Store, Directory)> {
+    let opts = Options {
+        db,
+        world: Some(world),
+        seed,
+        total,
+        first_day: sim::local_day(end.as_millisecond()) - days,
+        end,
+        rare,
+    };
+    let (store, dir, _, _) = generate(&opts).await?;
     Ok((store, dir))
 }
 

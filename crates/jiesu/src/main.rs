@@ -1,9 +1,11 @@
 //! `jiesu`: the one binary — serve, demo, migrate, world check, sla due, user add.
 
 mod bench;
+mod city;
 mod demo;
 mod import;
 mod report;
+mod rollup;
 mod world_files;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -63,6 +65,22 @@ enum Cmd {
         seed: u64,
         #[arg(long)]
         world: Option<PathBuf>,
+        /// `district` (default): the Xicheng demo above. `city`: a Beijing-scale year of
+        /// assessment facts only (343 streets; COPY on PostgreSQL) for the 考评 benchmark;
+        /// prints JSON and exits.
+        #[arg(long, default_value = "district")]
+        scale: String,
+        /// With `--scale city`: requests in the year (Beijing 2024: ≈2,400万).
+        #[arg(long, default_value_t = 24_000_000)]
+        requests: u64,
+        /// With `--scale city`: generator threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// 考评 fast path: rebuild the assessment facts from the event log, or check them.
+    Rollup {
+        #[command(subcommand)]
+        cmd: rollup::RollupCmd,
     },
     /// Apply pending migrations.
     Migrate {
@@ -310,7 +328,27 @@ async fn run(cli: Cli) -> Result<()> {
             no_serve,
             seed,
             world,
+            scale,
+            requests,
+            threads,
         } => {
+            match scale.as_str() {
+                "district" => {}
+                "city" => {
+                    let summary = city::build(city::CityArgs {
+                        db: &db,
+                        requests,
+                        seed,
+                        world: world.as_deref(),
+                        threads,
+                        end: None,
+                    })
+                    .await?;
+                    println!("{}", serde_json::to_string_pretty(&summary)?);
+                    return Ok(());
+                }
+                other => bail!("--scale `{other}`: district or city"),
+            }
             let (store, dir) = demo::build(&db, months, seed, world.as_deref()).await?;
             if no_serve {
                 store.close().await;
@@ -449,6 +487,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench { cmd } => bench::run(cmd).await,
+        Cmd::Rollup { cmd } => rollup::run(cmd).await,
         Cmd::Report {
             month,
             by,

@@ -552,6 +552,8 @@ impl Db {
         suggestion: Option<&str>,
     ) -> Result<()> {
         Self::insert_events(tx, st.id, events).await?;
+        // 考评 facts (rollup.rs), in the same transaction.
+        Self::facts_for_new(tx, &[(st.id, events)]).await?;
         if st.lead_unit.is_some() {
             Self::sync_units(tx, st).await?;
         }
@@ -620,6 +622,8 @@ impl Db {
     ) -> Result<()> {
         Self::insert_events(tx, st.id, events).await?;
         Self::update_projection(tx, st, prev).await?;
+        // 考评 facts (rollup.rs), in the same transaction.
+        Self::refresh_facts(tx, st.id, events).await?;
         if events.iter().any(|e| {
             matches!(
                 e.kind,
@@ -1155,6 +1159,12 @@ impl Db {
                 .execute(&mut **tx)
                 .await?;
         }
+        // 考评 facts (rollup.rs) of the new requests, in the same transaction.
+        let logs = items
+            .iter()
+            .map(|row| Ok((id_of(&row.st.tracking_code)?, row.events)))
+            .collect::<Result<Vec<_>>>()?;
+        Self::facts_for_new(tx, &logs).await?;
         Ok(ids)
     }
 

@@ -45,6 +45,11 @@ pub mod sqlite {
             "open311",
             include_str!("../migrations/sqlite/0003_open311.sql"),
         ),
+        (
+            5,
+            "rollups",
+            include_str!("../migrations/sqlite/0005_rollups.sql"),
+        ),
     ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -73,6 +78,7 @@ pub mod sqlite {
         Ok((write, read))
     }
     include!("backend.rs");
+    include!("rollup.rs");
     include!("analytics.rs");
 }
 
@@ -102,6 +108,11 @@ pub mod postgres {
             "open311",
             include_str!("../migrations/postgres/0003_open311.sql"),
         ),
+        (
+            5,
+            "rollups",
+            include_str!("../migrations/postgres/0005_rollups.sql"),
+        ),
     ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         let opts: sqlx::postgres::PgConnectOptions = url
@@ -114,6 +125,7 @@ pub mod postgres {
         Ok((pool.clone(), pool))
     }
     include!("backend.rs");
+    include!("rollup.rs");
     include!("analytics.rs");
 }
 
@@ -158,6 +170,10 @@ macro_rules! delegate {
         }
     };
 }
+
+// 考评 fast path: assessment facts (after the macro, which it uses).
+mod rollup_api;
+pub use rollup_api::assessment_sql;
 
 // 主动治理 analytics (after the macro, which it uses).
 mod analytics_api;

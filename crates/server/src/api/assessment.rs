@@ -71,7 +71,17 @@ pub fn parse(
     Ok((period, by, as_of, bottom))
 }
 
-/// Computes the assessment from the store and names the groups from the world.
+/// How the assessment is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// From the assessment facts the store keeps in step with the events (the default).
+    Facts,
+    /// By replaying every event log of the period (`assessment::assess`): the reference the
+    /// facts are tested against; slow on a large period.
+    Replay,
+}
+
+/// Computes the assessment from the store's facts and names the groups from the world.
 pub async fn compute(
     store: &jiesu_store::Store,
     dir: &Directory,
@@ -80,9 +90,37 @@ pub async fn compute(
     as_of: Timestamp,
     bottom: usize,
 ) -> ApiResult<AssessmentView> {
-    let logs = store
-        .assessment_logs(period.start, period.end, as_of)
-        .await?;
+    compute_with(Method::Facts, store, dir, period, by, as_of, bottom).await
+}
+
+/// `compute`, choosing the method.
+pub async fn compute_with(
+    method: Method,
+    store: &jiesu_store::Store,
+    dir: &Directory,
+    period: Period,
+    by: GroupBy,
+    as_of: Timestamp,
+    bottom: usize,
+) -> ApiResult<AssessmentView> {
+    // Read first: the query holds a `&dyn Fn`, which must not live across an await (the
+    // handler's future has to be Send).
+    enum Input {
+        Counts(Vec<assessment::GroupScore>),
+        Logs(Vec<assessment::RequestLog>),
+    }
+    let input = match method {
+        Method::Facts => Input::Counts(
+            store
+                .assessment_counts(period.start, period.end, as_of, by)
+                .await?,
+        ),
+        Method::Replay => Input::Logs(
+            store
+                .assessment_logs(period.start, period.end, as_of)
+                .await?,
+        ),
+    };
     let weights = dir.world.weights.clone();
     let top = |c: &str| dir.top_category(c).to_string();
     let q = assessment::Query {
@@ -93,7 +131,10 @@ pub async fn compute(
         bottom,
         top_category: &top,
     };
-    let mut a = assessment::assess(&logs, &q);
+    let mut a = match input {
+        Input::Counts(counts) => assessment::assemble(counts, &q),
+        Input::Logs(logs) => assessment::assess(&logs, &q),
+    };
     for g in &mut a.groups {
         g.name = match by {
             GroupBy::Unit => dir.unit(&g.key).map(|u| u.name.clone()),
