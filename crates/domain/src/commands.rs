@@ -65,6 +65,12 @@ pub enum Command {
         answer: Option<String>,
         reason: Option<String>,
     },
+    /// The caller's own rating of the outcome, once, from the citizen portal. Recorded beside
+    /// the callback; 满意率 still comes from the callback (docs/assessment.md).
+    Rate {
+        satisfaction: Satisfaction,
+        comment: Option<String>,
+    },
 }
 
 impl Command {
@@ -84,6 +90,7 @@ impl Command {
             Command::Report { .. } => "report",
             Command::Suspend { .. } => "suspend",
             Command::Close { .. } => "close",
+            Command::Rate { .. } => "rate",
         }
     }
 }
@@ -571,6 +578,27 @@ pub fn decide(
             answer,
             reason,
         } => decide_close(st, actor, *special, answer, reason),
+        Command::Rate {
+            satisfaction,
+            comment,
+        } => {
+            if actor.role != Role::Citizen {
+                return Err(DomainError::forbidden(
+                    "rate: only the caller rates, from the citizen portal",
+                ));
+            }
+            require_status(st, &[Replied, CalledBack, Closed], name)?;
+            if st.citizen_rating.is_some() {
+                return Err(DomainError::refused(
+                    "already_rated",
+                    "this request has already been rated",
+                ));
+            }
+            Ok(vec![NewEvent::new(EventKind::CitizenRated {
+                satisfaction: *satisfaction,
+                comment: optional_text("comment", comment)?.unwrap_or_default(),
+            })])
+        }
     }
 }
 
@@ -737,7 +765,9 @@ pub fn sla_breaches(st: &RequestState, now: Timestamp) -> Vec<NewEvent> {
 pub fn can_see(actor: &Actor, st: &RequestState) -> bool {
     match actor.role {
         Role::Handler => actor.unit.as_deref().is_some_and(|u| st.involves_unit(u)),
-        Role::Citizen => false,
+        // A citizen actor exists only where the caller proved the request's tracking code (the
+        // portal); what it may do is limited by the commands (it may only rate).
+        Role::Citizen => true,
         _ => true,
     }
 }

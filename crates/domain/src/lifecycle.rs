@@ -150,6 +150,11 @@ pub enum EventKind {
         special: Option<SpecialHandling>,
         answer: Option<String>,
     },
+    /// The caller rated the outcome in the citizen portal.
+    CitizenRated {
+        satisfaction: Satisfaction,
+        comment: String,
+    },
 }
 
 impl EventKind {
@@ -173,6 +178,7 @@ impl EventKind {
             EventKind::Reported { .. } => "reported",
             EventKind::Suspended => "suspended",
             EventKind::Closed { .. } => "closed",
+            EventKind::CitizenRated { .. } => "citizen_rated",
         }
     }
 
@@ -197,6 +203,7 @@ impl EventKind {
             EventKind::Reported { .. } => "报到",
             EventKind::Suspended => "挂账",
             EventKind::Closed { .. } => "办结",
+            EventKind::CitizenRated { .. } => "市民评价",
         }
     }
 }
@@ -291,6 +298,9 @@ pub struct RequestState {
     pub close_outcome: Option<CloseOutcome>,
     pub special: Option<SpecialHandling>,
     pub answer: Option<String>,
+    /// The caller's own rating from the portal (absent in states stored before it existed).
+    #[serde(default)]
+    pub citizen_rating: Option<Satisfaction>,
     /// Seq of the last applied event.
     pub version: i64,
     pub updated_at: Timestamp,
@@ -342,6 +352,7 @@ impl RequestState {
             close_outcome: None,
             special: None,
             answer: None,
+            citizen_rating: None,
             version: 1,
             updated_at: at,
         }
@@ -549,6 +560,9 @@ impl RequestState {
                 self.close_outcome = Some(*outcome);
                 self.special = *special;
                 self.answer = answer.clone();
+            }
+            EventKind::CitizenRated { satisfaction, .. } => {
+                self.citizen_rating = Some(*satisfaction);
             }
         }
     }

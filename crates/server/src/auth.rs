@@ -108,8 +108,23 @@ pub async fn login(
     body: crate::ApiJson<LoginBody>,
 ) -> ApiResult<Json<LoginResponse>> {
     let body = body.0;
+    let (token, expires_at, user) = authenticate(&app, &body.username, body.password).await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// Checks a username and password (rate-limited) and opens a session: the token to hand the
+/// client, its expiry and the user. Shared by the API login and the web login form.
+pub async fn authenticate(
+    app: &AppState,
+    username: &str,
+    password: String,
+) -> ApiResult<(String, Timestamp, User)> {
     let now = app.now();
-    let username = body.username.trim().to_string();
+    let username = username.trim().to_string();
     if username.is_empty() {
         return Err(ApiError::invalid(
             "username",
@@ -130,7 +145,6 @@ pub async fn login(
         .map(|u| u.password_hash.clone())
         // Verify against a dummy hash for unknown users so timing does not reveal who exists.
         .unwrap_or_else(|| DUMMY_HASH.to_string());
-    let password = body.password;
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
@@ -153,11 +167,7 @@ pub async fn login(
     app.store
         .create_session(&token_hash(&token), user.id, now, expires_at)
         .await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user,
-    }))
+    Ok((token, expires_at, user))
 }
 
 /// A valid argon2 hash of a random string, used to equalise timing for unknown usernames.
@@ -242,22 +252,34 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        user_for_token(app, &token).await.map(CurrentUser)
+    }
+}
+
+/// The session token from the request (bearer header or cookie), if any.
+pub fn session_token(parts: &Parts) -> Option<String> {
+    bearer(parts)
+}
+
+/// The live session's user for `token`, or 401.
+pub async fn user_for_token(app: &AppState, token: &str) -> Result<User, ApiError> {
+    {
         // A token is 64 hex chars; anything else cannot match and needs no database trip.
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ApiError::unauthorized());
         }
-        let hash = token_hash(&token);
+        let hash = token_hash(token);
         // A manual clock (tests) must see expiry exactly, so only the system clock uses the cache.
         let cacheable = matches!(app.clock, crate::Clock::System);
         if cacheable && let Some(u) = app.sessions.get(&hash) {
-            return Ok(CurrentUser(u));
+            return Ok(u);
         }
         match app.store.session_user(&hash, app.now()).await? {
             Some(u) => {
                 if cacheable {
                     app.sessions.put(&hash, &u);
                 }
-                Ok(CurrentUser(u))
+                Ok(u)
             }
             None => Err(ApiError::unauthorized()),
         }

@@ -5,10 +5,12 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod open311;
 pub mod openapi;
 pub mod search;
 pub mod views;
+pub mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest};
@@ -65,12 +67,47 @@ pub struct AppState {
     /// Full-text index of requests (in memory unless the server is given `--index DIR`);
     /// `None` when it could not be created, and `?q=` then falls back to a substring match.
     pub search: Option<Arc<jiesu_text::search::SearchIndex>>,
+    /// The directory admins edit: `serve` rebuilds its routes with the newest one, so `dir`
+    /// above is always the world in force when a request arrives.
+    pub world: Arc<LiveWorld>,
+}
+
+/// The world in force, swapped whole when an admin edits it.
+pub struct LiveWorld {
+    current: std::sync::RwLock<(u64, Arc<Directory>)>,
+}
+
+impl LiveWorld {
+    fn new(dir: Arc<Directory>) -> Self {
+        LiveWorld {
+            current: std::sync::RwLock::new((0, dir)),
+        }
+    }
+    /// The revision (bumped by every replace) and the directory.
+    pub fn get(&self) -> (u64, Arc<Directory>) {
+        match self.current.read() {
+            Ok(g) => (g.0, g.1.clone()),
+            Err(p) => {
+                let g = p.into_inner();
+                (g.0, g.1.clone())
+            }
+        }
+    }
+    pub fn replace(&self, dir: Directory) {
+        let mut g = match self.current.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.0 += 1;
+        g.1 = Arc::new(dir);
+    }
 }
 
 impl AppState {
     pub fn new(store: Store, dir: Directory, clock: Clock) -> Self {
         let dir = Arc::new(dir);
         AppState {
+            world: Arc::new(LiveWorld::new(dir.clone())),
             text: Arc::new(api::suggest::TextServices::new(dir.clone())),
             store,
             dir,
@@ -109,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::suggest::routes())
         .merge(api::analytics::routes())
         .merge(open311::admin_routes())
+        .merge(events::routes())
+        .route("/requests/export", get(api::export::export))
         .route("/requests/{id}", get(api::requests::get_one))
         .route("/requests/{id}/events", get(api::requests::events))
         .route("/requests/{id}/{action}", post(api::requests::act))
@@ -125,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .fallback(api::not_found);
     Router::new()
+        .merge(web::routes())
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api)
         .nest("/open311/v2", open311::router())
@@ -156,7 +196,31 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // Routes are built for one world; an admin's edit bumps the revision and the next request
+    // rebuilds them around the new directory (cheap, and rare).
+    let built: Arc<std::sync::Mutex<(u64, Router)>> = Arc::new(std::sync::Mutex::new((
+        state.world.get().0,
+        router(state.clone()),
+    )));
+    let outer = Router::new().fallback_service(tower::service_fn(
+        move |req: axum::extract::Request| {
+            let (rev, dir) = state.world.get();
+            let r = {
+                let mut b = match built.lock() {
+                    Ok(b) => b,
+                    Err(p) => p.into_inner(),
+                };
+                if b.0 != rev {
+                    let mut st = state.clone();
+                    st.dir = dir;
+                    *b = (rev, router(st));
+                }
+                b.1.clone()
+            };
+            async move { tower::ServiceExt::oneshot(r, req).await }
+        },
+    ));
+    axum::serve(listener, outer)
         .with_graceful_shutdown(shutdown)
         .await
 }

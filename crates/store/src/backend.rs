@@ -94,7 +94,7 @@ async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
                 suggestion: p.suggestion.as_deref(),
             })
             .collect();
-        let written = Db::bulk_insert_tx(&mut tx, &rows).await;
+        let written = Db::bulk_insert_tx(&mut tx, &rows, true).await;
         drop(rows);
         match written {
             Ok(ids) => {
@@ -339,6 +339,10 @@ impl Db {
                 Err(e) if is_any_unique_violation(&e) => return Err(StoreError::Conflict),
                 Err(e) => return Err(e.into()),
             }
+        }
+        // Events out: published iff committed (outbox.rs).
+        if let Some(first) = events.first() {
+            Self::outbox_request(tx, id, first.seq).await?;
         }
         Ok(())
     }
@@ -827,17 +831,26 @@ impl Db {
                 sql.push(')');
             }
         }
-        if let Some(c) = f.cursor {
+        if f.extension_pending {
+            sql.push_str(" AND status IN ('accepted', 'in_progress') AND NOT clock_running");
+        }
+        let newest = f.order == ListOrder::Newest;
+        if let Some(c) = f.cursor.filter(|_| newest) {
             push(&mut sql, " AND (received_at < ?", P::I(c.received_at_ms));
             push(&mut sql, " OR (received_at = ?", P::I(c.received_at_ms));
             push(&mut sql, " AND id < ?))", P::I(c.id));
         }
         let limit = f.limit.clamp(1, 500) as i64;
-        push(
-            &mut sql,
-            " ORDER BY received_at DESC, id DESC LIMIT ?",
-            P::I(limit + 1),
-        );
+        let order = match f.order {
+            ListOrder::Newest => " ORDER BY received_at DESC, id DESC LIMIT ?",
+            ListOrder::Deadline => {
+                " ORDER BY CASE WHEN completion_due IS NULL THEN 1 ELSE 0 END, completion_due, id LIMIT ?"
+            }
+            ListOrder::OldestReply => {
+                " ORDER BY CASE WHEN replied_at IS NULL THEN 1 ELSE 0 END, replied_at, id LIMIT ?"
+            }
+        };
+        push(&mut sql, order, P::I(limit + 1));
         let _ = P::B(false); // keeps the bool variant for future filters
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .fetch_all(&self.read)
@@ -857,7 +870,7 @@ impl Db {
         }
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
-            keys.get(limit as usize - 1).copied()
+            keys.get(limit as usize - 1).copied().filter(|_| newest)
         } else {
             None
         };
@@ -948,16 +961,19 @@ impl Db {
             })
             .collect();
         let mut tx = begin_write(&self.write).await?;
-        Self::bulk_insert_tx(&mut tx, &rows).await?;
+        Self::bulk_insert_tx(&mut tx, &rows, false).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Writes new requests with multi-row statements inside `tx`; returns each tracking code's
-    /// id. Any unique violation fails the whole call (the caller rolls back).
+    /// id. Any unique violation fails the whole call (the caller rolls back). `publish`: also
+    /// write outbox rows (live intake does; history loads — demo, import — do not: a backfill
+    /// is not a live event).
     async fn bulk_insert_tx(
         tx: &mut Tx,
         items: &[BulkRow<'_>],
+        publish: bool,
     ) -> Result<std::collections::HashMap<String, i64>> {
         // Multi-row INSERTs: with one row per statement the per-statement round trip dominates
         // a bulk load. Rows per statement keep the bind parameters under SQLite's 32,766
@@ -1165,6 +1181,10 @@ impl Db {
             .map(|row| Ok((id_of(&row.st.tracking_code)?, row.events)))
             .collect::<Result<Vec<_>>>()?;
         Self::facts_for_new(tx, &logs).await?;
+        if publish {
+            let new_ids: Vec<i64> = ids.values().copied().collect();
+            Self::outbox_requests(tx, &new_ids).await?;
+        }
         Ok(ids)
     }
 
@@ -1184,6 +1204,18 @@ impl Db {
                 .fetch_all(&self.read)
                 .await?,
         )
+    }
+
+    /// Requests this user recorded (受理) since `since`: the intake desk's shift counter.
+    pub async fn intakes_by(&self, user_id: i64, since: Timestamp) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM request_events WHERE kind = 'received' AND actor_user_id = $1 AND at >= $2",
+        )
+        .bind(user_id)
+        .bind(ms(since))
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n)
     }
 
     // ---- accounts ----
@@ -1714,7 +1746,7 @@ impl Db {
             })
             .collect();
         let mut tx = begin_write(&self.write).await?;
-        match Self::bulk_insert_tx(&mut tx, &rows).await {
+        match Self::bulk_insert_tx(&mut tx, &rows, false).await {
             Ok(_) => {}
             Err(StoreError::Db(e)) if unique_violation(&e, "idempotency") => {
                 return Err(StoreError::Duplicate {

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub mod testing;
 mod types;
 pub use types::*;
+mod webhooks;
+pub use webhooks::*;
 
 pub mod sqlite {
     //! The SQLite instantiation.
@@ -45,10 +47,16 @@ pub mod sqlite {
             "open311",
             include_str!("../migrations/sqlite/0003_open311.sql"),
         ),
+        (4, "outbox", include_str!("../migrations/sqlite/0004_outbox.sql")),
         (
             5,
             "rollups",
             include_str!("../migrations/sqlite/0005_rollups.sql"),
+        ),
+        (
+            6,
+            "attachments",
+            include_str!("../migrations/sqlite/0006_attachments.sql"),
         ),
     ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
@@ -78,8 +86,10 @@ pub mod sqlite {
         Ok((write, read))
     }
     include!("backend.rs");
-    include!("rollup.rs");
     include!("analytics.rs");
+    include!("outbox.rs");
+    include!("attachments.rs");
+    include!("rollup.rs");
 }
 
 pub mod postgres {
@@ -108,10 +118,16 @@ pub mod postgres {
             "open311",
             include_str!("../migrations/postgres/0003_open311.sql"),
         ),
+        (4, "outbox", include_str!("../migrations/postgres/0004_outbox.sql")),
         (
             5,
             "rollups",
             include_str!("../migrations/postgres/0005_rollups.sql"),
+        ),
+        (
+            6,
+            "attachments",
+            include_str!("../migrations/postgres/0006_attachments.sql"),
         ),
     ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
@@ -125,8 +141,10 @@ pub mod postgres {
         Ok((pool.clone(), pool))
     }
     include!("backend.rs");
-    include!("rollup.rs");
     include!("analytics.rs");
+    include!("outbox.rs");
+    include!("attachments.rs");
+    include!("rollup.rs");
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,12 +189,11 @@ macro_rules! delegate {
     };
 }
 
+// 主动治理 analytics (after the macro, which it uses).
+mod analytics_api;
 // 考评 fast path: assessment facts (after the macro, which it uses).
 mod rollup_api;
 pub use rollup_api::assessment_sql;
-
-// 主动治理 analytics (after the macro, which it uses).
-mod analytics_api;
 
 impl Store {
     /// `sqlite://path.db` (created if missing) or `postgres://…`. Does not migrate.
@@ -301,6 +318,32 @@ impl Store {
         delegate!(self.insert_raw(st, events))
     }
 
+    /// Stores a checked upload (a citizen's photo), not yet linked to a request.
+    pub async fn add_attachment(
+        &self,
+        content_type: &str,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<i64> {
+        delegate!(self.add_attachment(content_type, bytes, now))
+    }
+    pub async fn link_attachments(&self, ids: &[i64], request_id: i64) -> Result<()> {
+        delegate!(self.link_attachments(ids, request_id))
+    }
+    pub async fn attachments(&self, request_id: i64) -> Result<Vec<AttachmentMeta>> {
+        delegate!(self.attachments(request_id))
+    }
+    /// The bytes of a linked upload.
+    pub async fn attachment_bytes(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        delegate!(self.attachment_bytes(id))
+    }
+    pub async fn purge_unlinked_attachments(&self, before: Timestamp) -> Result<u64> {
+        delegate!(self.purge_unlinked_attachments(before))
+    }
+    /// Requests this user recorded since `since` (the intake desk's shift counter).
+    pub async fn intakes_by(&self, user_id: i64, since: Timestamp) -> Result<i64> {
+        delegate!(self.intakes_by(user_id, since))
+    }
     /// Counts by status (for the health of a dataset and the dashboard).
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
         delegate!(self.count_by_status())
@@ -450,6 +493,91 @@ impl Store {
     pub async fn search_documents(&self, after_id: i64, limit: u32) -> Result<Vec<RequestState>> {
         delegate!(self.search_documents(after_id, limit))
     }
+
+    // ---- events out: outbox fan-out, webhook deliveries, dead letters (outbox.rs) ----
+
+    /// Moves up to `limit` outbox rows into one pending delivery per active webhook; returns
+    /// how many outbox rows it consumed.
+    pub async fn outbox_fan_out(&self, now: Timestamp, limit: u32) -> Result<usize> {
+        delegate!(self.outbox_fan_out(now, limit))
+    }
+    /// Claims due deliveries under a lease of `lease_ms` (safe with several servers).
+    pub async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        delegate!(self.claim_deliveries(now, lease_ms, limit))
+    }
+    pub async fn delivery_succeeded(&self, id: i64, now: Timestamp) -> Result<()> {
+        delegate!(self.delivery_succeeded(id, now))
+    }
+    /// A failed attempt: due again at `retry_at`, or dead without one.
+    pub async fn delivery_failed(
+        &self,
+        id: i64,
+        now: Timestamp,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
+        delegate!(self.delivery_failed(id, now, error, retry_at))
+    }
+    pub async fn create_webhook(
+        &self,
+        name: &str,
+        url: &str,
+        secret: &str,
+        created_by: &str,
+        now: Timestamp,
+    ) -> Result<Webhook> {
+        delegate!(self.create_webhook(name, url, secret, created_by, now))
+    }
+    pub async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        delegate!(self.webhook(id))
+    }
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
+        delegate!(self.webhooks())
+    }
+    pub async fn disable_webhook(&self, id: i64, now: Timestamp) -> Result<Webhook> {
+        delegate!(self.disable_webhook(id, now))
+    }
+    pub async fn dead_letters(
+        &self,
+        webhook_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>> {
+        delegate!(self.dead_letters(webhook_id, before_id, limit))
+    }
+    /// Re-queues dead letters: one by `id`, all of `webhook_id`, or all; returns how many.
+    pub async fn retry_dead_letters(
+        &self,
+        id: Option<i64>,
+        webhook_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        delegate!(self.retry_dead_letters(id, webhook_id, now))
+    }
+    pub async fn prune_deliveries(&self, before: Timestamp) -> Result<u64> {
+        delegate!(self.prune_deliveries(before))
+    }
+    pub async fn outbox_stats(&self) -> Result<OutboxStats> {
+        delegate!(self.outbox_stats())
+    }
+    /// Stored event ids after `after_id`, ascending, at most `limit`.
+    pub async fn event_ids(&self, after_id: i64, limit: u32) -> Result<Vec<i64>> {
+        delegate!(self.event_ids(after_id, limit))
+    }
+}
+
+/// A stored upload, without its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub content_type: String,
+    pub size: i64,
+    pub created_at: Timestamp,
 }
 
 /// A model to store (`jiesu train`).

@@ -48,9 +48,26 @@ pub struct ListFilter {
     pub ids: Option<Vec<i64>>,
     /// Only requests this unit leads or co-handles (a handler's view).
     pub scope_unit: Option<String>,
-    /// Continue after this position (from the previous page's `next_cursor`).
+    /// A 延期 request awaits the dispatcher's decision (the completion clock is paused).
+    pub extension_pending: bool,
+    /// Continue after this position (from the previous page's `next_cursor`; newest-first
+    /// order only).
     pub cursor: Option<Cursor>,
     pub limit: u32,
+    pub order: ListOrder,
+}
+
+/// How a list is ordered. Work queues want the most urgent first; only the default order pages
+/// with a cursor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// received_at DESC, id DESC.
+    #[default]
+    Newest,
+    /// Earliest completion deadline first (requests without one last).
+    Deadline,
+    /// Longest-waiting reply first (the callback desk).
+    OldestReply,
 }
 
 /// A position in the stable order (received_at DESC, id DESC).

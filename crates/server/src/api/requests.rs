@@ -61,6 +61,29 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedView>)> {
+    let key = body.idempotency_key.clone().or_else(|| {
+        headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let view = intake(&app, &user, body, key).await?;
+    let status = if view.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(view)))
+}
+
+/// 受理: validates, suggests, stores (with the follow-up action) and indexes one request. Shared
+/// by the JSON API and the web intake desk.
+pub async fn intake(
+    app: &AppState,
+    user: &jiesu_store::User,
+    body: CreateBody,
+    key: Option<String>,
+) -> ApiResult<CreatedView> {
     if !INTAKE_ROLES.contains(&user.role) {
         return Err(ApiError::forbidden(format!(
             "受理: only operators and dispatchers record requests, not {}",
@@ -68,12 +91,6 @@ pub async fn create(
         )));
     }
     let now = app.now();
-    let key = body.idempotency_key.clone().or_else(|| {
-        headers
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
     if let Some(k) = &key
         && (k.is_empty() || k.len() > 200)
     {
@@ -126,7 +143,7 @@ pub async fn create(
     };
     // Suggestions depend only on what was said, so they are computed first and stored in the
     // request's own transaction. A failure costs the suggestion, never the intake.
-    let suggestions = match crate::api::suggest::suggest_for(&app, &suggest_input).await {
+    let suggestions = match crate::api::suggest::suggest_for(app, &suggest_input).await {
         Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!(error = %e.body.message, "suggestions failed");
@@ -150,25 +167,18 @@ pub async fn create(
         })
         .await?;
     crate::search::after_write(app.search.as_ref(), &created.state);
-    let status = if created.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
     let suggestions = match suggestions {
-        Some(s) => Some(remember_intake(&app, &created, s).await),
+        Some(s) => Some(remember_intake(app, &created, s).await),
         None => None,
     };
     // The creator typed the caller's details in; echoing them back is not a new disclosure.
+    let replayed = created.replayed;
     let view = request_view(&app.dir, created.state, reveals_identity(user.role), now);
-    Ok((
-        status,
-        Json(CreatedView {
-            request: view,
-            replayed: created.replayed,
-            suggestions,
-        }),
-    ))
+    Ok(CreatedView {
+        request: view,
+        replayed,
+        suggestions,
+    })
 }
 
 /// After a stored intake: the request joins the duplicate index (and teaches the address
@@ -258,6 +268,27 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<ListView>> {
     let Query(q) = query?;
+    let f = build_filter(&app, &user, &q).await?;
+    let page = app.store.list(&f).await?;
+    let now = app.now();
+    // Lists never reveal identities: only the detail view does, and that view is logged.
+    Ok(Json(ListView {
+        items: page
+            .items
+            .into_iter()
+            .map(|s| request_view(&app.dir, s, false, now))
+            .collect(),
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+/// The store filter for a list query, scoped to what `user` may see. Shared by the list, the
+/// export and the web pages.
+pub async fn build_filter(
+    app: &AppState,
+    user: &jiesu_store::User,
+    q: &ListQuery,
+) -> ApiResult<ListFilter> {
     let bad = |field: &str, msg: String| {
         ApiError::field(StatusCode::BAD_REQUEST, "bad_query", field, msg)
     };
@@ -290,7 +321,7 @@ pub async fn list(
         if app.dir.category(c).is_none() {
             return Err(bad("category", format!("unknown category `{c}`")));
         }
-        f.categories = leaves_under(&app, c);
+        f.categories = leaves_under(app, c);
     }
     if let Some(t) = &q.request_type {
         let t: jiesu_domain::RequestType = t
@@ -336,17 +367,7 @@ pub async fn list(
         // A handler sees only its unit's requests; without a unit, nothing.
         f.scope_unit = Some(user.unit_code.clone().unwrap_or_default());
     }
-    let page = app.store.list(&f).await?;
-    let now = app.now();
-    // Lists never reveal identities: only the detail view does, and that view is logged.
-    Ok(Json(ListView {
-        items: page
-            .items
-            .into_iter()
-            .map(|s| request_view(&app.dir, s, false, now))
-            .collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
-    }))
+    Ok(f)
 }
 
 fn leaves_under(app: &AppState, code: &str) -> Vec<String> {
@@ -369,7 +390,7 @@ fn leaves_under(app: &AppState, code: &str) -> Vec<String> {
     out
 }
 
-async fn load_visible(
+pub async fn load_visible(
     app: &AppState,
     user: &jiesu_store::User,
     id: i64,
@@ -383,7 +404,7 @@ async fn load_visible(
 }
 
 /// Logs that `user` saw the caller's identity on request `id` (条例 Art.8/35).
-async fn log_identity_view(
+pub async fn log_identity_view(
     app: &AppState,
     user: &jiesu_store::User,
     id: i64,
@@ -404,7 +425,7 @@ async fn log_identity_view(
     Ok(())
 }
 
-fn has_identity(st: &jiesu_domain::RequestState) -> bool {
+pub fn has_identity(st: &jiesu_domain::RequestState) -> bool {
     st.intake.caller.name.is_some() || st.intake.caller.phone.is_some()
 }
 
@@ -495,11 +516,11 @@ pub async fn act(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?
     };
-    let now = app.now();
-    let actor = user.actor();
-    let st = if action == "merge" {
+    let act = if action == "merge" {
         let m: MergeBody = serde_json::from_value(value).map_err(body_error)?;
-        app.store.merge(&actor, id, m.master_id, now).await?
+        Action::Merge {
+            master_id: m.master_id,
+        }
     } else {
         let obj = value.as_object_mut().ok_or_else(|| {
             ApiError::bad_request("malformed_json", "the body must be a JSON object")
@@ -512,12 +533,35 @@ pub async fn act(
             ));
         }
         obj.insert("action".into(), serde_json::Value::String(action.clone()));
-        let cmd: Command = serde_json::from_value(value).map_err(body_error)?;
-        app.store.act(&app.dir, &actor, id, &cmd, now).await?
+        Action::Command(serde_json::from_value(value).map_err(body_error)?)
+    };
+    let st = perform(&app, &user, id, &act).await?;
+    // Acting does not re-disclose identity: the answer is masked; the detail view reveals.
+    Ok(Json(request_view(&app.dir, st, false, app.now())))
+}
+
+/// What can be done to one request: a lifecycle command, or 并单 into a master.
+pub enum Action {
+    Command(Command),
+    Merge { master_id: i64 },
+}
+
+/// Applies one action for `user` and keeps the search index in step. Shared by the JSON API and
+/// the web pages.
+pub async fn perform(
+    app: &AppState,
+    user: &jiesu_store::User,
+    id: i64,
+    act: &Action,
+) -> ApiResult<jiesu_domain::RequestState> {
+    let now = app.now();
+    let actor = user.actor();
+    let st = match act {
+        Action::Merge { master_id } => app.store.merge(&actor, id, *master_id, now).await?,
+        Action::Command(cmd) => app.store.act(&app.dir, &actor, id, cmd, now).await?,
     };
     crate::search::after_write(app.search.as_ref(), &st);
-    // Acting does not re-disclose identity: the answer is masked; the detail view reveals.
-    Ok(Json(request_view(&app.dir, st, false, now)))
+    Ok(st)
 }
 
 fn body_error(e: serde_json::Error) -> ApiError {
@@ -530,4 +574,72 @@ fn body_error(e: serde_json::Error) -> ApiError {
     let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", msg);
     err.body.field = field;
     err
+}
+
+/// A request filed by a citizen (Open311 client, web portal): the same suggestions the hotline
+/// records, stored in the request's own transaction; indexed for search and duplicates. No
+/// operator confirmed the place, so the address resolver does not learn from it.
+pub async fn file_citizen_request(
+    app: &AppState,
+    actor: &jiesu_domain::Actor,
+    intake: jiesu_domain::Intake,
+    address_words: Option<String>,
+    idempotency_key: Option<String>,
+) -> ApiResult<jiesu_domain::RequestState> {
+    let now = app.now();
+    let suggest_input = crate::api::suggest::SuggestInput {
+        text: intake.text.clone(),
+        title: intake.title.clone(),
+        address: address_words,
+        request_type: Some(intake.request_type.as_str().to_string()),
+        category: intake.category.clone(),
+        street: intake.street.clone(),
+        community: intake.community.clone(),
+        received_at: intake.received_at,
+    };
+    // A failure costs the suggestion, never the request.
+    let suggestions = match crate::api::suggest::suggest_for(app, &suggest_input).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e.body.message, "citizen intake: suggestions failed");
+            None
+        }
+    };
+    let created = app
+        .store
+        .create_request(NewRequest {
+            dir: &app.dir,
+            actor,
+            intake,
+            idempotency_key,
+            follow_up: None,
+            suggestion: suggestions
+                .as_ref()
+                .and_then(|s| serde_json::to_string(s).ok()),
+            now,
+        })
+        .await?;
+    let st = created.state;
+    crate::search::after_write(app.search.as_ref(), &st);
+    if let (Some(s), false) = (&suggestions, created.replayed) {
+        crate::api::suggest::remember(
+            app,
+            jiesu_store::TextHistory {
+                id: st.id,
+                tracking_code: st.tracking_code.clone(),
+                status: st.status.as_str().to_string(),
+                text: st.intake.text.clone(),
+                address: None,
+                street: st
+                    .intake
+                    .street
+                    .clone()
+                    .or_else(|| s.street.as_ref().map(|p| p.code.clone())),
+                community: st.intake.community.clone(),
+                received_at: st.intake.received_at,
+            },
+        )
+        .await;
+    }
+    Ok(st)
 }

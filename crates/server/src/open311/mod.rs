@@ -22,7 +22,7 @@ use axum::routing::get;
 use doc::Doc;
 use jiesu_domain::intake::{IntakeInput, mask_name, mask_phone, validate};
 use jiesu_domain::{Actor, Channel, DomainError, RequestState, Role, SpecialHandling, Status};
-use jiesu_store::{NewRequest, Open311Query, StoreError};
+use jiesu_store::{Open311Query, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
 pub use keys::admin_routes;
@@ -103,6 +103,23 @@ impl From<StoreError> for Open311Error {
             StoreError::NotFound => Open311Error::not_found("not found"),
             other => Open311Error::internal(other),
         }
+    }
+}
+
+impl From<crate::ApiError> for Open311Error {
+    fn from(e: crate::ApiError) -> Self {
+        if e.status.is_server_error() {
+            return Open311Error::internal(e.body.message);
+        }
+        let status = match e.status {
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => e.status,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let description = match &e.body.field {
+            Some(f) => format!("{}: {}", open311_field(f), e.body.message),
+            None => e.body.message,
+        };
+        Open311Error::new(status, description)
     }
 }
 
@@ -796,53 +813,22 @@ async fn create_request(
         received_at: None,
     };
     let intake = validate(&input, Channel::Open311, &app.dir, now)?;
-    let suggest_input = crate::api::suggest::SuggestInput {
-        text: intake.text.clone(),
-        title: None,
-        // The words of the address, without the coordinates appended for the record.
-        address: address_string.map(str::to_string),
-        request_type: Some(intake.request_type.as_str().to_string()),
-        category: intake.category.clone(),
-        street: None,
-        community: None,
-        received_at: intake.received_at,
-    };
     let notice = service_notice(app, &intake);
-    // The same suggestions the hotline's intake records (type, category, unit, place,
-    // duplicates), stored in the request's own transaction so a dispatcher sees them and their
-    // accuracy can be measured. A failure costs the suggestion, never the request.
-    let suggestions = match crate::api::suggest::suggest_for(app, &suggest_input).await {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(error = %e.body.message, "open311: suggestions failed");
-            None
-        }
-    };
     let actor = Actor {
         user_id: None,
         username: format!("open311:{}", client.name),
         role: Role::Citizen,
         unit: None,
     };
-    let created = app
-        .store
-        .create_request(NewRequest {
-            dir: &app.dir,
-            actor: &actor,
-            intake,
-            idempotency_key: None,
-            follow_up: None,
-            suggestion: suggestions
-                .as_ref()
-                .and_then(|s| serde_json::to_string(s).ok()),
-            now,
-        })
-        .await?;
-    let st = created.state;
-    crate::search::after_write(app.search.as_ref(), &st);
-    if let Some(s) = &suggestions {
-        remember(app, &st, s).await;
-    }
+    // The words of the address, without the coordinates appended for the record.
+    let st = crate::api::requests::file_citizen_request(
+        app,
+        &actor,
+        intake,
+        address_string.map(str::to_string),
+        None,
+    )
+    .await?;
     Ok((
         "service_requests",
         Doc::List(
@@ -870,25 +856,6 @@ fn service_notice(app: &AppState, intake: &jiesu_domain::Intake) -> String {
         "已受理，将派至承办单位；按「{}」时限，派单后{span}内办结。",
         class.name
     )
-}
-
-/// The new request joins the duplicate index, keyed on the suggested street. No operator
-/// confirmed the place, so the address resolver does not learn from it.
-async fn remember(app: &AppState, st: &RequestState, s: &crate::api::suggest::Suggestions) {
-    crate::api::suggest::remember(
-        app,
-        jiesu_store::TextHistory {
-            id: st.id,
-            tracking_code: st.tracking_code.clone(),
-            status: st.status.as_str().to_string(),
-            text: st.intake.text.clone(),
-            address: None,
-            street: s.street.as_ref().map(|p| p.code.clone()),
-            community: None,
-            received_at: st.intake.received_at,
-        },
-    )
-    .await;
 }
 
 #[cfg(test)]

@@ -1,0 +1,504 @@
+//! 系统管理: accounts and roles, and the deployment's world — units, categories, SLA classes,
+//! holidays, assessment weights. Edits are validated, stored as a new world version, take effect
+//! at once (the server swaps its directory) and are written to the audit log.
+
+use super::intake::Opt;
+use super::{FieldErrors, FormData, Nav, WebUser, api_error_page, csrf_refused, page};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiesu_domain::{Directory, Role};
+use jiesu_store::AuditEntry;
+use jiesu_world::{DayKind, Span, World};
+
+pub struct UserRow {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit: String,
+    pub disabled: bool,
+}
+
+pub struct CatRow {
+    pub depth: usize,
+    pub code: String,
+    pub name: String,
+    pub responsible: String,
+    pub sla: String,
+}
+
+pub struct SlaRow {
+    pub code: String,
+    pub name: String,
+    pub response: String,
+    pub completion: String,
+}
+
+pub struct HolidayRow {
+    pub date: String,
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    nav: Nav,
+    flash: String,
+    errors: FieldErrors,
+    users: Vec<UserRow>,
+    roles: Vec<Opt>,
+    units: Vec<Opt>,
+    unit_rows: Vec<(String, String, String, String)>,
+    categories: Vec<CatRow>,
+    sla: Vec<SlaRow>,
+    holidays: Vec<HolidayRow>,
+    w: jiesu_world::AssessmentWeights,
+    form: Vec<(String, String)>,
+}
+
+impl AdminPage {
+    /// The value just typed into a field (re-shown after an error).
+    fn typed(&self, name: &str) -> &str {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+fn span_text(s: &Span) -> String {
+    match s {
+        Span::Hours(h) => format!("{h}小时"),
+        Span::WorkingDays(d) => format!("{d}个工作日"),
+    }
+}
+
+async fn render(
+    app: &AppState,
+    user: &WebUser,
+    flash: String,
+    errors: FieldErrors,
+    form: Vec<(String, String)>,
+) -> Response {
+    let users = match app.store.users().await {
+        Ok(u) => u,
+        Err(e) => return api_error_page(user, &e.into()),
+    };
+    let dir = &app.dir;
+    let unit_name = |c: &str| dir.unit(c).map(|u| u.name.clone()).unwrap_or_default();
+    let mut categories = Vec::new();
+    fn walk(dir: &Directory, parent: Option<&str>, depth: usize, out: &mut Vec<CatRow>) {
+        for c in dir
+            .world
+            .categories
+            .iter()
+            .filter(|c| c.parent.as_deref() == parent)
+        {
+            out.push(CatRow {
+                depth,
+                code: c.code.clone(),
+                name: c.name.clone(),
+                responsible: match &c.responsible {
+                    Some(jiesu_world::Responsible::Street) => "属地街道".into(),
+                    Some(jiesu_world::Responsible::Unit(u)) => {
+                        dir.unit(u).map(|x| x.name.clone()).unwrap_or_default()
+                    }
+                    None => String::new(),
+                },
+                sla: c.sla_class.clone().unwrap_or_default(),
+            });
+            walk(dir, Some(&c.code), depth + 1, out);
+        }
+    }
+    walk(dir, None, 0, &mut categories);
+    let year = super::fmt::date(app.now())[..4].to_string();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut r = page(&AdminPage {
+        nav: Nav::for_user(user, "/admin"),
+        flash,
+        errors,
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                role: u.role.label_zh().into(),
+                unit: u.unit_code.as_deref().map(unit_name).unwrap_or_default(),
+                disabled: u.disabled,
+            })
+            .collect(),
+        roles: Role::ALL
+            .iter()
+            .filter(|r| r.is_account_role())
+            .map(|r| Opt {
+                code: r.as_str().into(),
+                label: r.label_zh().into(),
+            })
+            .collect(),
+        units: dir
+            .world
+            .units
+            .iter()
+            .map(|u| Opt {
+                code: u.code.clone(),
+                label: u.name.clone(),
+            })
+            .collect(),
+        unit_rows: dir
+            .world
+            .units
+            .iter()
+            .map(|u| {
+                (
+                    u.code.clone(),
+                    u.name.clone(),
+                    format!("{:?}", u.kind),
+                    u.street_code
+                        .as_deref()
+                        .and_then(|s| dir.street(s))
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+        categories,
+        sla: dir
+            .world
+            .sla
+            .classes
+            .iter()
+            .map(|c| SlaRow {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                response: span_text(&c.response),
+                completion: span_text(&c.completion),
+            })
+            .collect(),
+        holidays: dir
+            .world
+            .holidays
+            .days
+            .iter()
+            .filter(|(d, _)| d.to_string().starts_with(&year))
+            .map(|(d, (k, name))| HolidayRow {
+                date: d.to_string(),
+                kind: match k {
+                    DayKind::Holiday => "放假".into(),
+                    _ => "调休上班".into(),
+                },
+                name: name.clone(),
+            })
+            .collect(),
+        w: dir.world.weights.clone(),
+        form,
+    });
+    *r.status_mut() = status;
+    r
+}
+
+#[derive(serde::Deserialize)]
+pub struct AdminQuery {
+    ok: Option<String>,
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    user: WebUser,
+    Query(q): Query<AdminQuery>,
+) -> Response {
+    if let Err(r) = user.require(&[]) {
+        return r;
+    }
+    let flash = match q.ok.as_deref() {
+        Some("user") => "账号已创建。",
+        Some("weights") => "考评权重已保存，即时生效。",
+        Some("holidays") => "节假日已保存，即时生效。",
+        Some("sla") => "时限已保存，此后派单按新时限计算。",
+        _ => "",
+    };
+    render(
+        &app,
+        &user,
+        flash.into(),
+        FieldErrors::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+async fn audit(app: &AppState, user: &WebUser, action: &str, target: &str, detail: String) {
+    let entry = AuditEntry {
+        at: app.now(),
+        user_id: Some(user.user.id),
+        username: user.user.username.clone(),
+        role: user.user.role.as_str().to_string(),
+        action: action.into(),
+        target_type: "world".into(),
+        target_id: target.into(),
+        detail: Some(detail),
+    };
+    if let Err(e) = app.store.audit(&entry).await {
+        tracing::warn!(error = %e, "audit write failed");
+    }
+}
+
+/// Guards shared by every admin form.
+fn guard(user: &WebUser, form: &FormData, headers: &HeaderMap) -> Result<(), Response> {
+    user.require(&[])?;
+    if !user.csrf_ok(form.get("csrf"), headers) {
+        return Err(csrf_refused(Some(user)));
+    }
+    Ok(())
+}
+
+pub async fn create_user(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    let result = crate::api::admin::new_user(
+        &app.dir,
+        form.get("username").unwrap_or_default(),
+        form.get("display_name"),
+        form.get("password").unwrap_or_default(),
+        form.get("role").unwrap_or_default(),
+        form.get("unit"),
+    );
+    let created = match result {
+        Ok(nu) => app
+            .store
+            .create_user(&nu, app.now())
+            .await
+            .map_err(crate::ApiError::from),
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(id) => {
+            let entry = AuditEntry {
+                at: app.now(),
+                user_id: Some(user.user.id),
+                username: user.user.username.clone(),
+                role: user.user.role.as_str().to_string(),
+                action: "create_user".into(),
+                target_type: "user".into(),
+                target_id: id.to_string(),
+                detail: Some(format!("{} {}", form.text("username"), form.text("role"))),
+            };
+            if let Err(e) = app.store.audit(&entry).await {
+                tracing::warn!(error = %e, "audit write failed");
+            }
+            Redirect::to("/admin?ok=user").into_response()
+        }
+        Err(e) => {
+            let mut errors = FieldErrors::from_api(&e);
+            if let Some((f, m)) = errors.0.first_mut() {
+                // Field names from the API are the form's; prefix keeps them apart from
+                // the other admin forms on the page.
+                *f = format!("user.{f}");
+                let _ = m;
+            }
+            let keep = form
+                .0
+                .iter()
+                .filter(|(k, _)| k != "password" && k != "csrf")
+                .cloned()
+                .collect();
+            render(&app, &user, String::new(), errors, keep).await
+        }
+    }
+}
+
+/// Stores the edited world as a new version and swaps it in.
+async fn apply(app: &AppState, world: World, source: &str) -> Result<(), crate::ApiError> {
+    app.store.save_world(&world, source, app.now()).await?;
+    app.world.replace(Directory::new(world));
+    Ok(())
+}
+
+fn number(form: &FormData, name: &str, errors: &mut FieldErrors) -> f64 {
+    match form.get(name).map(str::parse::<f64>) {
+        Some(Ok(v)) if v.is_finite() && (0.0..=100.0).contains(&v) => v,
+        _ => {
+            errors.add(name, "请填写 0–100 之间的数。");
+            0.0
+        }
+    }
+}
+
+pub async fn save_weights(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    let mut errors = FieldErrors::default();
+    let w = jiesu_world::AssessmentWeights {
+        response: number(&form, "w.response", &mut errors),
+        resolution: number(&form, "w.resolution", &mut errors),
+        satisfaction: number(&form, "w.satisfaction", &mut errors),
+        satisfied_score: number(&form, "w.satisfied_score", &mut errors),
+        basically_satisfied_score: number(&form, "w.basically_satisfied_score", &mut errors),
+        unsatisfied_score: number(&form, "w.unsatisfied_score", &mut errors),
+    };
+    if errors.is_empty() && w.response + w.resolution + w.satisfaction <= 0.0 {
+        errors.add("w.response", "三项权重不能全为 0。");
+    }
+    if errors.is_empty()
+        && !(w.satisfied_score >= w.basically_satisfied_score
+            && w.basically_satisfied_score >= w.unsatisfied_score)
+    {
+        errors.add("w.satisfied_score", "分值须满足 满意 ≥ 基本满意 ≥ 不满意。");
+    }
+    if !errors.is_empty() {
+        return render(&app, &user, String::new(), errors, form.0).await;
+    }
+    let mut world = app.dir.world.clone();
+    let before = serde_json::to_string(&world.weights).unwrap_or_default();
+    world.weights = w.clone();
+    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
+        return api_error_page(&user, &e);
+    }
+    let after = serde_json::to_string(&w).unwrap_or_default();
+    audit(
+        &app,
+        &user,
+        "edit_weights",
+        "weights",
+        format!("{before} → {after}"),
+    )
+    .await;
+    Redirect::to("/admin?ok=weights").into_response()
+}
+
+pub async fn save_holidays(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    let mut errors = FieldErrors::default();
+    let date = match form.get("h.date").map(str::parse::<jiff::civil::Date>) {
+        Some(Ok(d)) => Some(d),
+        _ => {
+            errors.add("h.date", "日期格式应为 2026-10-01。");
+            None
+        }
+    };
+    let op = form.text("h.op");
+    let kind = match form.get("h.kind") {
+        Some("holiday") => DayKind::Holiday,
+        Some("workday") => DayKind::MakeupWorkday,
+        _ if op == "remove" => DayKind::Holiday,
+        _ => {
+            errors.add("h.kind", "请选择放假或调休上班。");
+            DayKind::Holiday
+        }
+    };
+    let name = form.text("h.name");
+    if op == "add" && name.is_empty() {
+        errors.add("h.name", "请填写节日名称。");
+    }
+    if name.chars().count() > 40 {
+        errors.add("h.name", "名称不超过40字。");
+    }
+    let mut world = app.dir.world.clone();
+    if let Some(d) = date {
+        match op.as_str() {
+            "remove" if !world.holidays.days.contains_key(&d) => {
+                errors.add("h.date", "该日期不在节假日表中。")
+            }
+            "add" | "remove" => {}
+            _ => errors.add("h.op", "未知操作。"),
+        }
+    }
+    let Some(d) = date.filter(|_| errors.is_empty()) else {
+        return render(&app, &user, String::new(), errors, form.0).await;
+    };
+    let detail = if op == "remove" {
+        world.holidays.days.remove(&d);
+        format!("remove {d}")
+    } else {
+        world.holidays.days.insert(d, (kind, name.clone()));
+        world.holidays.years.insert(d.year());
+        format!("add {d} {kind:?} {name}")
+    };
+    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
+        return api_error_page(&user, &e);
+    }
+    audit(&app, &user, "edit_holidays", &d.to_string(), detail).await;
+    Redirect::to("/admin?ok=holidays").into_response()
+}
+
+fn span(form: &FormData, name: &str, errors: &mut FieldErrors) -> Option<Span> {
+    let n = form.get(&format!("{name}.n")).map(str::parse::<u32>);
+    let unit = form.get(&format!("{name}.unit"));
+    match (n, unit) {
+        (Some(Ok(n)), Some("hours")) if (1..=24 * 30).contains(&n) => Some(Span::Hours(n)),
+        (Some(Ok(n)), Some("days")) if (1..=60).contains(&n) => Some(Span::WorkingDays(n)),
+        _ => {
+            errors.add(name, "请填写时长：1–720 小时或 1–60 个工作日。");
+            None
+        }
+    }
+}
+
+pub async fn save_sla(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    let mut errors = FieldErrors::default();
+    let code = form.text("s.code");
+    let mut world = app.dir.world.clone();
+    let idx = world.sla.classes.iter().position(|c| c.code == code);
+    if idx.is_none() {
+        errors.add("s.code", "请选择时限类别。");
+    }
+    let response = span(&form, "s.response", &mut errors);
+    let completion = span(&form, "s.completion", &mut errors);
+    let (Some(i), Some(response), Some(completion)) = (idx, response, completion) else {
+        return render(&app, &user, String::new(), errors, form.0).await;
+    };
+    let before = format!(
+        "{} {}",
+        span_text(&world.sla.classes[i].response),
+        span_text(&world.sla.classes[i].completion)
+    );
+    world.sla.classes[i].response = response;
+    world.sla.classes[i].completion = completion;
+    let after = format!("{} {}", span_text(&response), span_text(&completion));
+    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
+        return api_error_page(&user, &e);
+    }
+    audit(
+        &app,
+        &user,
+        "edit_sla",
+        &code,
+        format!("{before} → {after}"),
+    )
+    .await;
+    Redirect::to("/admin?ok=sla").into_response()
+}

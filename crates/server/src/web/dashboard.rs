@@ -1,0 +1,275 @@
+//! 考评态势: the month's three rates and rankings per street and unit, a six-month trend, a
+//! schematic map of the streets shaded by score or volume, the overdue list — every figure a
+//! link to the requests behind it.
+
+use super::{Nav, WebUser, api_error_page, fmt, page, work};
+use crate::AppState;
+use crate::api::assessment::compute;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use jiesu_domain::Role;
+use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
+use jiesu_store::{ListFilter, ListOrder, OPEN_STATUSES};
+use jiff::Timestamp;
+
+pub struct RankRow {
+    pub rank: String,
+    pub name: String,
+    pub dispatched: u64,
+    pub response: String,
+    pub resolution: String,
+    pub satisfaction: String,
+    pub composite: String,
+    pub bottom: bool,
+    pub link: String,
+}
+
+pub struct Tile {
+    pub x: u32,
+    pub y: u32,
+    pub name: String,
+    pub fill: String,
+    pub value: String,
+    pub link: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    nav: Nav,
+    month: String,
+    prev: String,
+    next: String,
+    totals: RankRow,
+    streets: Vec<RankRow>,
+    units: Vec<RankRow>,
+    tiles: Vec<Tile>,
+    shade: String,
+    trend: String,
+    overdue: Vec<work::Row>,
+    overdue_link: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct DashQuery {
+    month: Option<String>,
+    shade: Option<String>,
+}
+
+/// `YYYY-MM` of the Beijing month `t` falls in, and its neighbours.
+fn month_of(t: Timestamp) -> String {
+    t.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
+        .strftime("%Y-%m")
+        .to_string()
+}
+
+fn shift_month(label: &str, by: i32) -> Option<String> {
+    let (y, m) = label.split_once('-')?;
+    let (y, m): (i32, i32) = (y.parse().ok()?, m.parse().ok()?);
+    let idx = y * 12 + (m - 1) + by;
+    Some(format!(
+        "{:04}-{:02}",
+        idx.div_euclid(12),
+        idx.rem_euclid(12) + 1
+    ))
+}
+
+fn range_query(p: &Period) -> String {
+    format!(
+        "received_from={}&received_to={}",
+        super::session::url_encode(&p.start.to_string()),
+        super::session::url_encode(&p.end.to_string())
+    )
+}
+
+fn rank_row(g: &GroupScore, link: String) -> RankRow {
+    RankRow {
+        rank: g.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
+        name: g.name.clone().unwrap_or_else(|| g.key.clone()),
+        dispatched: g.dispatched,
+        response: fmt::rate(g.response_rate),
+        resolution: fmt::rate(g.resolution_rate),
+        satisfaction: fmt::rate(g.satisfaction_score),
+        composite: fmt::rate(g.composite),
+        bottom: g.bottom,
+        link,
+    }
+}
+
+/// Red (low) to green (high) over [lo, hi].
+fn colour(v: f64, lo: f64, hi: f64) -> String {
+    let t = if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let r = (220.0 - 150.0 * t) as u8;
+    let g = (90.0 + 110.0 * t) as u8;
+    format!("rgb({r},{g},90)")
+}
+
+pub async fn page_handler(
+    State(app): State<AppState>,
+    user: WebUser,
+    Query(q): Query<DashQuery>,
+) -> Response {
+    if let Err(r) = user.require(&[Role::Supervisor, Role::Dispatcher]) {
+        return r;
+    }
+    let now = app.now();
+    let month = q
+        .month
+        .filter(|m| Period::parse(m).is_some() && m.len() == 7)
+        .unwrap_or_else(|| month_of(now));
+    let Some(period) = Period::parse(&month) else {
+        return super::error_page(
+            Some(&user),
+            axum::http::StatusCode::BAD_REQUEST,
+            "月份格式应为 2026-10。",
+        );
+    };
+    let range = range_query(&period);
+    let by_street = match compute(
+        &app.store,
+        &app.dir,
+        period.clone(),
+        GroupBy::Street,
+        now,
+        3,
+    )
+    .await
+    {
+        Ok(a) => a.assessment,
+        Err(e) => return api_error_page(&user, &e),
+    };
+    let by_unit = match compute(&app.store, &app.dir, period.clone(), GroupBy::Unit, now, 3).await {
+        Ok(a) => a.assessment,
+        Err(e) => return api_error_page(&user, &e),
+    };
+    let mut streets: Vec<&GroupScore> = by_street.groups.iter().collect();
+    streets.sort_by_key(|g| g.rank.unwrap_or(u32::MAX));
+    let mut units: Vec<&GroupScore> = by_unit.groups.iter().collect();
+    units.sort_by_key(|g| g.rank.unwrap_or(u32::MAX));
+
+    // The map: streets on a 5-wide grid in the world file's order, shaded by score or volume.
+    let shade = match q.shade.as_deref() {
+        Some("volume") => "volume",
+        _ => "score",
+    };
+    let values: Vec<(String, String, Option<f64>)> = app
+        .dir
+        .world
+        .streets
+        .iter()
+        .map(|s| {
+            let g = by_street.groups.iter().find(|g| g.key == s.code);
+            let v = match shade {
+                "volume" => g.map(|g| g.dispatched as f64),
+                _ => g.and_then(|g| g.composite),
+            };
+            (s.code.clone(), s.name.clone(), v)
+        })
+        .collect();
+    let known: Vec<f64> = values.iter().filter_map(|v| v.2).collect();
+    let lo = known.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = known.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let tiles = values
+        .iter()
+        .enumerate()
+        .map(|(i, (code, name, v))| Tile {
+            x: (i % 5) as u32 * 120 + 4,
+            y: (i / 5) as u32 * 70 + 4,
+            name: name.clone(),
+            fill: match v {
+                // Volume: more requests, warmer; score: higher, greener.
+                Some(x) if shade == "volume" => colour(hi - x + lo, lo, hi),
+                Some(x) => colour(*x, lo, hi),
+                None => "#ccc".into(),
+            },
+            value: match v {
+                Some(x) if shade == "volume" => format!("{x:.0}件"),
+                Some(x) => format!("{x:.1}分"),
+                None => "—".into(),
+            },
+            link: format!("/requests?street={code}&{range}"),
+        })
+        .collect();
+
+    // Six months of the district's three rates.
+    let mut months = Vec::new();
+    let (mut resp, mut reso, mut sat) = (Vec::new(), Vec::new(), Vec::new());
+    for back in (0..6).rev() {
+        let Some(label) = shift_month(&month, -back) else {
+            continue;
+        };
+        let Some(p) = Period::parse(&label) else {
+            continue;
+        };
+        if p.start > now {
+            continue;
+        }
+        let t = if back == 0 {
+            by_unit.totals.clone()
+        } else {
+            match compute(&app.store, &app.dir, p, GroupBy::Unit, now, 0).await {
+                Ok(a) => a.assessment.totals,
+                Err(e) => return api_error_page(&user, &e),
+            }
+        };
+        months.push(label);
+        resp.push(t.response_rate);
+        reso.push(t.resolution_rate);
+        sat.push(t.satisfaction_score);
+    }
+    let round = |v: &Vec<Option<f64>>| -> Vec<Option<f64>> {
+        v.iter()
+            .map(|x| x.map(|y| (y * 10.0).round() / 10.0))
+            .collect()
+    };
+    let trend = serde_json::json!({
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": ["响应率", "解决率", "满意率"]},
+        "grid": {"left": 40, "right": 16, "top": 36, "bottom": 28},
+        "xAxis": {"type": "category", "data": months},
+        "yAxis": {"type": "value", "min": 0, "max": 100},
+        "series": [
+            {"name": "响应率", "type": "line", "data": round(&resp)},
+            {"name": "解决率", "type": "line", "data": round(&reso)},
+            {"name": "满意率", "type": "line", "data": round(&sat)},
+        ]
+    })
+    .to_string();
+
+    let f = ListFilter {
+        statuses: OPEN_STATUSES.to_vec(),
+        overdue: Some(true),
+        order: ListOrder::Deadline,
+        limit: 15,
+        ..Default::default()
+    };
+    let overdue = match app.store.list(&f).await {
+        Ok(p) => p.items.iter().map(|s| work::row(&app, s, now)).collect(),
+        Err(e) => return api_error_page(&user, &e.into()),
+    };
+    page(&DashboardPage {
+        nav: Nav::for_user(&user, "/dashboard"),
+        prev: shift_month(&month, -1).unwrap_or_default(),
+        next: shift_month(&month, 1).unwrap_or_default(),
+        totals: rank_row(&by_unit.totals, format!("/requests?{range}")),
+        streets: streets
+            .iter()
+            .map(|g| rank_row(g, format!("/requests?street={}&{range}", g.key)))
+            .collect(),
+        units: units
+            .iter()
+            .map(|g| rank_row(g, format!("/requests?unit={}&{range}", g.key)))
+            .collect(),
+        tiles,
+        shade: shade.into(),
+        trend,
+        overdue,
+        overdue_link: "/requests?status=open&overdue=true".into(),
+        month,
+    })
+}

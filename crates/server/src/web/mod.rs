@@ -1,0 +1,276 @@
+//! The web UI: server-rendered pages (askama templates in `crates/server/templates/`) with htmx
+//! for the live parts, one desk per role, all in Chinese. Pages call the same services as the
+//! JSON API (`api::requests::intake`, `perform`, `build_filter`, the assessment), so the engine's
+//! rules hold here too; a page only decides how things look.
+
+mod admin;
+mod assets;
+mod dashboard;
+mod fmt;
+mod intake;
+mod portal;
+mod session;
+mod work;
+
+pub use session::{WebUser, csrf_token};
+
+use crate::AppState;
+use crate::error::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiesu_domain::Role;
+
+/// Largest portal submission (text plus one photo).
+pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/intake", get(intake::show).post(intake::submit))
+        .route("/intake/suggest", post(intake::suggest))
+        .route("/board", get(work::board))
+        .route("/queue", get(work::queue))
+        .route("/callback", get(work::callback_desk))
+        .route("/requests", get(work::list))
+        .route("/r/{id}", get(work::detail))
+        .route("/r/{id}/photo/{n}", get(work::photo))
+        .route("/r/{id}/act/{action}", post(work::act))
+        .route("/dashboard", get(dashboard::page_handler))
+        .route(
+            "/portal",
+            get(portal::show)
+                .post(portal::submit)
+                // The photo needs more than the API's JSON limit; the handler checks each part.
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/portal/track", get(portal::track))
+        .route("/portal/rate", post(portal::rate))
+        .route("/admin", get(admin::show))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/weights", post(admin::save_weights))
+        .route("/admin/holidays", post(admin::save_holidays))
+        .route("/admin/sla", post(admin::save_sla))
+        .route("/static/{*path}", get(assets::serve))
+}
+
+async fn home(user: Option<WebUser>) -> Response {
+    match user {
+        Some(u) => Redirect::to(session::home_of(u.role())).into_response(),
+        None => Redirect::to("/portal").into_response(),
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for WebUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <WebUser as axum::extract::FromRequestParts<AppState>>::from_request_parts(parts, app)
+                .await
+                .ok(),
+        )
+    }
+}
+
+/// The header of every page: who is logged in, the desks their role opens, the CSRF token.
+pub struct Nav {
+    pub logged_in: bool,
+    pub user: String,
+    pub role: String,
+    pub csrf: String,
+    pub links: Vec<NavLink>,
+}
+
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+impl Nav {
+    pub fn for_user(u: &WebUser, active: &str) -> Nav {
+        let all: &[(&str, &str, &[Role])] = &[
+            ("/intake", "受理台", &[Role::Operator, Role::Dispatcher]),
+            ("/board", "派单台", &[Role::Dispatcher]),
+            ("/queue", "承办队列", &[Role::Handler]),
+            ("/callback", "回访台", &[Role::Callback]),
+            (
+                "/requests",
+                "诉求查询",
+                &[
+                    Role::Operator,
+                    Role::Dispatcher,
+                    Role::Handler,
+                    Role::Callback,
+                    Role::Supervisor,
+                ],
+            ),
+            (
+                "/dashboard",
+                "考评态势",
+                &[Role::Supervisor, Role::Dispatcher],
+            ),
+            ("/admin", "系统管理", &[]),
+        ];
+        let role = u.role();
+        Nav {
+            logged_in: true,
+            user: u.user.display_name.clone(),
+            role: role.label_zh().to_string(),
+            csrf: u.csrf.clone(),
+            links: all
+                .iter()
+                .filter(|(_, _, roles)| role == Role::Admin || roles.contains(&role))
+                .map(|(href, label, _)| NavLink {
+                    href,
+                    label,
+                    active: *href == active,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn anonymous(active: &str) -> Nav {
+        Nav {
+            logged_in: false,
+            user: String::new(),
+            role: String::new(),
+            csrf: String::new(),
+            links: vec![
+                NavLink {
+                    href: "/portal",
+                    label: "市民服务",
+                    active: active == "/portal",
+                },
+                NavLink {
+                    href: "/login",
+                    label: "工作人员登录",
+                    active: active == "login",
+                },
+            ],
+        }
+    }
+}
+
+/// Renders a template; a template error is a bug, shown as a 500 and logged.
+pub fn page<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>500</h1>")).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    nav: Nav,
+    status: u16,
+    message: String,
+}
+
+pub fn error_page(user: Option<&WebUser>, status: StatusCode, message: &str) -> Response {
+    let nav = match user {
+        Some(u) => Nav::for_user(u, ""),
+        None => Nav::anonymous(""),
+    };
+    let mut r = page(&ErrorPage {
+        nav,
+        status: status.as_u16(),
+        message: message.to_string(),
+    });
+    *r.status_mut() = status;
+    r
+}
+
+pub fn csrf_refused(user: Option<&WebUser>) -> Response {
+    error_page(
+        user,
+        StatusCode::FORBIDDEN,
+        "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。",
+    )
+}
+
+/// An API error as a page (for failures that are not a form field's fault).
+pub fn api_error_page(user: &WebUser, e: &ApiError) -> Response {
+    error_page(Some(user), e.status, &fmt::error_zh(e))
+}
+
+/// A url-encoded form as ordered pairs: typed parsing is done field by field so each bad field
+/// gets its own message beside it, and repeated fields (multi-selects) are kept.
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    /// The trimmed value, `None` when missing or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
+    }
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
+    }
+    pub fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v != "0" && v != "false")
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .map(FormData)
+            .map_err(|_| error_page(None, StatusCode::BAD_REQUEST, "表单数据格式错误。"))
+    }
+}
+
+/// Field errors shown beside their inputs.
+#[derive(Default)]
+pub struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push((field.to_string(), message.into()));
+    }
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or("")
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// An API error: beside its field when it names one, else as the form's general message.
+    pub fn from_api(e: &ApiError) -> FieldErrors {
+        let mut out = FieldErrors::default();
+        out.add(e.body.field.as_deref().unwrap_or("_form"), fmt::error_zh(e));
+        out
+    }
+}

@@ -1,0 +1,575 @@
+//! The web UI over HTTP: sessions and CSRF, each desk's page, forms that show the engine's
+//! refusals beside the field and store nothing, the citizen portal's upload limits, and admin
+//! edits that take effect at once and are audited. (The browser journey is `e2e/journey.mjs`.)
+
+mod common;
+
+use common::{App, STREET};
+use jiesu_store::ListFilter;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+struct Browser<'a> {
+    app: &'a App,
+    http: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl<'a> Browser<'a> {
+    fn of(app: &'a App, user: &str) -> Browser<'a> {
+        let token = app.tokens[user].clone();
+        Browser {
+            app,
+            http: no_redirects(),
+            csrf: jiesu_server::web::csrf_token(&token),
+            cookie: format!("jiesu_session={token}"),
+        }
+    }
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.app.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .expect("get");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+    /// Posts a form; `csrf: true` adds the session's token.
+    async fn post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        csrf: bool,
+    ) -> (StatusCode, String, Option<String>) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        if csrf {
+            form.push(("csrf", &self.csrf));
+        }
+        let r = self
+            .http
+            .post(format!("{}{path}", self.app.base))
+            .header(COOKIE, &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        let loc = r
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (r.status(), r.text().await.unwrap_or_default(), loc)
+    }
+}
+
+async fn count(app: &App) -> usize {
+    app.store
+        .list(&ListFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .items
+        .len()
+}
+
+async fn desks_and_sessions(app: &App) {
+    // Without a session every desk sends the browser to the login form, remembering where.
+    let r = no_redirects()
+        .get(format!("{}/intake", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login?next=/intake");
+
+    for (user, path, marker) in [
+        ("operator", "/intake", "受理台"),
+        ("dispatcher", "/board", "派单台"),
+        ("handler", "/queue", "承办队列"),
+        ("callback", "/callback", "回访台"),
+        ("supervisor", "/dashboard", "考评态势"),
+        ("admin", "/admin", "系统管理"),
+        ("supervisor", "/requests?status=open", "诉求查询"),
+    ] {
+        let (s, html) = Browser::of(app, user).get(path).await;
+        assert_eq!(s, StatusCode::OK, "{user} {path}: {html}");
+        assert!(html.contains(marker), "{user} {path}");
+    }
+    // A desk of another role is refused with a page, not an empty list.
+    let (s, html) = Browser::of(app, "handler").get("/board").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(html.contains("不能使用此页面"));
+
+    // Login form: a wrong password is answered on the form; the right one sets an HttpOnly,
+    // SameSite=Strict cookie and goes to the role's desk.
+    let http = no_redirects();
+    let r = http
+        .post(format!("{}/login", app.base))
+        .form(&[("username", "operator"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+    let r = http
+        .post(format!("{}/login", app.base))
+        .form(&[("username", "operator"), ("password", common::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/intake");
+    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let token = set
+        .trim_start_matches("jiesu_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let cookie = format!("jiesu_session={token}");
+    // Logout needs the CSRF token; with it the session is revoked.
+    let r = http
+        .post(format!("{}/logout", app.base))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let csrf = jiesu_server::web::csrf_token(&token);
+    let r = http
+        .post(format!("{}/logout", app.base))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = http
+        .get(format!("{}/intake", app.base))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "session ended");
+}
+
+#[tokio::test]
+async fn desks_and_sessions_work() {
+    on_every_backend!(desks_and_sessions);
+}
+
+async fn intake_desk(app: &App) {
+    let op = Browser::of(app, "operator");
+    let before = count(app).await;
+    let fields = [
+        ("request_type", "complaint"),
+        ("channel", "hotline"),
+        ("text", "什刹海西四北三条路灯不亮一周了"),
+        ("street", STREET),
+        ("disposition", "dispatch"),
+        ("dispatch_to", STREET),
+        ("idem", "form-1"),
+    ];
+    // A forged form (no CSRF token) is refused and stores nothing.
+    let (s, _, _) = op.post("/intake", &fields, false).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(count(app).await, before);
+    // Missing text and missing unit: both messages beside their fields, nothing stored.
+    let (s, html, _) = op
+        .post(
+            "/intake",
+            &[
+                ("request_type", "complaint"),
+                ("text", ""),
+                ("disposition", "dispatch"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写诉求内容") && html.contains("请选择承办单位"));
+    assert_eq!(count(app).await, before);
+    // An engine refusal (unknown street) comes back as the field's message.
+    let (s, html, _) = op
+        .post(
+            "/intake",
+            &[
+                ("request_type", "complaint"),
+                ("text", "路灯不亮"),
+                ("street", "nowhere"),
+                ("disposition", "record"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("aria-invalid"));
+    assert_eq!(count(app).await, before);
+    // The real thing: recorded and dispatched in one action; a resubmitted form stores once.
+    let (s, _, loc) = op.post("/intake", &fields, true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, loc2) = op.post("/intake", &fields, true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(loc, loc2, "same form key, same request");
+    assert_eq!(count(app).await, before + 1);
+    let id: i64 = loc
+        .unwrap()
+        .trim_start_matches("/intake?done=")
+        .parse()
+        .unwrap();
+    let st = app.store.get(id).await.unwrap().unwrap();
+    assert_eq!(st.status.as_str(), "dispatched");
+    assert_eq!(st.lead_unit.as_deref(), Some(STREET));
+    let (_, html) = op.get(&format!("/intake?done={id}")).await;
+    assert!(html.contains(&st.tracking_code));
+    assert!(
+        html.contains(r#"id="shift-counter">1<"#),
+        "shift counter counts it"
+    );
+
+    // Suggestions as the text is typed (an htmx partial).
+    let (s, html, _) = op
+        .post(
+            "/intake/suggest",
+            &[("text", "厨房燃气泄漏，闻到很大的煤气味")],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("id=\"emergency\""),
+        "gas leak flagged: {html}"
+    );
+}
+
+#[tokio::test]
+async fn intake_desk_records_and_refuses() {
+    on_every_backend!(intake_desk);
+}
+
+async fn request_page(app: &App) {
+    let id = app
+        .intake(serde_json::json!({"caller_name": "张三", "caller_phone": "13912345678"}))
+        .await;
+    app.act_ok(
+        "dispatcher",
+        id,
+        "dispatch",
+        serde_json::json!({"unit": STREET}),
+    )
+    .await;
+    // Another unit's handler: the same 404 as a missing id.
+    let (s, _) = Browser::of(app, "handler-other")
+        .get(&format!("/r/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The supervisor sees the caller masked; the handler sees them, and that view is logged.
+    let (_, html) = Browser::of(app, "supervisor")
+        .get(&format!("/r/{id}"))
+        .await;
+    assert!(html.contains("139****5678") && !html.contains("13912345678"));
+    let handler = Browser::of(app, "handler");
+    let (s, html) = handler.get(&format!("/r/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("13912345678"));
+    let audit = app
+        .store
+        .audit_for("request", &id.to_string())
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.username == "handler" && a.action == "view_caller_identity")
+    );
+    // What the engine does not allow yet is shown disabled, with its reason.
+    assert!(
+        html.contains(r#"id="act-reply" aria-disabled="true""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="act-accept""#) && html.contains(r#"id="do-accept""#));
+    // Sign, then reply before contacting: refused by the rule of 条例 Art.15, nothing changes.
+    let (s, _, loc) = handler
+        .post(&format!("/r/{id}/act/accept"), &[], true)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some(format!("/r/{id}?ok=accept").as_str()));
+    let version = app.store.get(id).await.unwrap().unwrap().version;
+    let (s, html, _) = handler
+        .post(&format!("/r/{id}/act/reply"), &[("text", "已修复")], true)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(html.contains("答复前须先联系诉求人"), "{html}");
+    assert_eq!(app.store.get(id).await.unwrap().unwrap().version, version);
+    // A bad field value is named beside its field.
+    let (s, html, _) = handler
+        .post(
+            &format!("/r/{id}/act/extend"),
+            &[("working_days", "lots"), ("reason", "材料采购")],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写延期的工作日数"));
+    // Forged action form: refused, nothing changes.
+    let (s, _, _) = handler
+        .post(
+            &format!("/r/{id}/act/contact"),
+            &[("method", "phone"), ("reached", "yes")],
+            false,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.store.get(id).await.unwrap().unwrap().version, version);
+    // The queue shows it with the time left.
+    let (_, html) = handler.get("/queue").await;
+    let code = app.store.get(id).await.unwrap().unwrap().tracking_code;
+    assert!(html.contains(&code) && html.contains("剩"));
+}
+
+#[tokio::test]
+async fn request_page_enforces_the_engine() {
+    on_every_backend!(request_page);
+}
+
+fn multipart(fields: &[(&str, &str)], photo: Option<(&str, Vec<u8>)>) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        f = f.text(k.to_string(), v.to_string());
+    }
+    if let Some((name, bytes)) = photo {
+        f = f.part(
+            "photo",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    f
+}
+
+async fn portal(app: &App) {
+    let http = no_redirects();
+    let url = format!("{}/portal", app.base);
+    let fields = [
+        ("request_type", "complaint"),
+        ("text", "西四北三条的下水道堵了"),
+        ("address", "西四北三条"),
+        ("caller_phone", "13800001111"),
+    ];
+    let before = count(app).await;
+    // A photo that is not an image (whatever its name says) is refused beside the field.
+    let r = http
+        .post(&url)
+        .multipart(multipart(
+            &fields,
+            Some(("x.jpg", b"<html>not a photo".to_vec())),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("只接受 JPG、PNG 或 WebP"));
+    // Over the limit: refused, nothing filed.
+    let mut big = vec![0xFFu8, 0xD8, 0xFF];
+    big.resize(jiesu_server::web::MAX_UPLOAD_BYTES + 200_000, 0);
+    let r = http
+        .post(&url)
+        .multipart(multipart(&fields, Some(("big.jpg", big))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("照片不能超过"));
+    assert_eq!(count(app).await, before);
+    // A PNG: filed, a tracking code, the photo visible to staff who may see the request.
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    png.extend_from_slice(&[0u8; 64]);
+    let r = http
+        .post(&url)
+        .multipart(multipart(&fields, Some(("p.png", png.clone()))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[LOCATION].to_str().unwrap().to_string();
+    assert!(loc.starts_with("/portal/track?code=XC"), "{loc}");
+    assert_eq!(count(app).await, before + 1);
+    let code = loc
+        .trim_start_matches("/portal/track?code=")
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let st = app
+        .store
+        .get_by_tracking_code(&code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.intake.channel.as_str(), "web");
+    let photo = no_redirects()
+        .get(format!("{}/r/{}/photo/0", app.base, st.id))
+        .header(
+            COOKIE,
+            format!("jiesu_session={}", app.tokens["dispatcher"]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), StatusCode::OK);
+    assert_eq!(photo.headers()["content-type"], "image/png");
+    assert_eq!(photo.bytes().await.unwrap().to_vec(), png);
+    // Anyone with the code follows it, without the caller's details.
+    let page = http
+        .get(format!("{}/portal/track?code={code}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已受理") && !page.contains("13800001111"));
+    // Rating: not before a reply; then once.
+    let rate = |s: &'static str| {
+        http.post(format!("{}/portal/rate", app.base))
+            .form(&[("code", code.as_str()), ("satisfaction", s)])
+            .send()
+    };
+    assert_eq!(
+        rate("satisfied").await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    let id = st.id;
+    app.act_ok(
+        "dispatcher",
+        id,
+        "dispatch",
+        serde_json::json!({"unit": STREET}),
+    )
+    .await;
+    app.act_ok("handler", id, "accept", serde_json::json!({}))
+        .await;
+    app.act_ok(
+        "handler",
+        id,
+        "contact",
+        serde_json::json!({"method": "phone", "reached": true}),
+    )
+    .await;
+    app.act_ok(
+        "handler",
+        id,
+        "reply",
+        serde_json::json!({"text": "已疏通"}),
+    )
+    .await;
+    assert_eq!(
+        rate("satisfied").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = rate("unsatisfied").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("只能评价一次"));
+    let st = app.store.get(id).await.unwrap().unwrap();
+    assert_eq!(st.citizen_rating.map(|s| s.as_str()), Some("satisfied"));
+}
+
+#[tokio::test]
+async fn portal_files_tracks_and_rates_once() {
+    on_every_backend!(portal);
+}
+
+async fn admin(app: &App) {
+    let admin = Browser::of(app, "admin");
+    let weights = |r: &str| {
+        [
+            ("w.response", r.to_string()),
+            ("w.resolution", "45".to_string()),
+            ("w.satisfaction", "45".to_string()),
+            ("w.satisfied_score", "100".to_string()),
+            ("w.basically_satisfied_score", "80".to_string()),
+            ("w.unsatisfied_score", "0".to_string()),
+        ]
+    };
+    let bad = weights("-5");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, html, _) = admin.post("/admin/weights", &bad, true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写 0–100 之间的数"));
+    // Only an admin edits.
+    let good = weights("20");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, _) = Browser::of(app, "supervisor")
+        .post("/admin/weights", &good, true)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, loc) = admin.post("/admin/weights", &good, true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc:?}");
+    // In force at once (the API answers with the new weights) and audited.
+    let (_, v) = app
+        .get("supervisor", "/api/v1/assessment?period=2026-11")
+        .await;
+    assert_eq!(v["weights"]["response"], 20.0);
+    let audit = app.store.audit_for("world", "weights").await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "edit_weights");
+    // A holiday added makes the calendar skip it.
+    let (s, _, _) = admin
+        .post(
+            "/admin/holidays",
+            &[
+                ("h.date", "2026-11-03"),
+                ("h.kind", "holiday"),
+                ("h.name", "测试假日"),
+                ("h.op", "add"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = admin.get("/admin").await;
+    assert!(html.contains("测试假日"));
+    let (s, html, _) = admin
+        .post(
+            "/admin/holidays",
+            &[("h.date", "11/03"), ("h.op", "add"), ("h.name", "x")],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("日期格式应为"));
+    // Accounts: a weak password is refused beside the field.
+    let (s, html, _) = admin
+        .post(
+            "/admin/users",
+            &[
+                ("username", "newop"),
+                ("password", "short"),
+                ("role", "operator"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("at least 10 characters"));
+}
+
+#[tokio::test]
+async fn admin_edits_apply_at_once_and_are_audited() {
+    on_every_backend!(admin);
+}

@@ -1,0 +1,226 @@
+// Browser test of the main journey, in Debian's chromium driven by playwright-core:
+// a citizen submits → the operator sees it → the dispatcher routes it → the handler replies →
+// the callback closes it → the dashboard counts it; and a handler of another unit cannot see it.
+//
+// Usage: node journey.mjs --jiesu PATH/TO/jiesu [--chromium /usr/bin/chromium] [--shots DIR]
+// Starts its own server on a fresh SQLite database with one account per role.
+
+import { chromium } from "playwright-core";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const JIESU = arg("--jiesu");
+const CHROMIUM = arg("--chromium", "/usr/bin/chromium");
+if (!JIESU) {
+  console.error("usage: node journey.mjs --jiesu PATH [--chromium PATH]");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+const check = (cond, what) => {
+  if (cond) {
+    passed++;
+    console.log(`  ok   ${what}`);
+  } else {
+    failed++;
+    console.log(`  FAIL ${what}`);
+  }
+};
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+const dir = mkdtempSync(join(tmpdir(), "jiesu-e2e-"));
+const db = `sqlite://${join(dir, "e2e.db")}`;
+const PASSWORD = "e2e-password-123";
+const accounts = [
+  ["operator", "operator", null],
+  ["dispatcher", "dispatcher", null],
+  ["handler", "handler", "110102012"],
+  ["handler-other", "handler", "110102013"],
+  ["callback", "callback", null],
+  ["supervisor", "supervisor", null],
+];
+for (const [username, role, unit] of accounts) {
+  const args = ["user", "add", "--db", db, "--username", username, "--role", role, "--password-stdin"];
+  if (unit) args.push("--unit", unit);
+  const r = spawnSync(JIESU, args, { input: PASSWORD + "\n", encoding: "utf8" });
+  if (r.status !== 0) {
+    console.error(`user add ${username} failed:\n${r.stdout}\n${r.stderr}`);
+    process.exit(1);
+  }
+}
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(JIESU, ["serve", "--db", db, "--bind", `127.0.0.1:${port}`], {
+  stdio: ["ignore", "inherit", "inherit"],
+});
+const stopServer = () => {
+  try { server.kill("SIGTERM"); } catch {}
+};
+process.on("exit", () => {
+  stopServer();
+  rmSync(dir, { recursive: true, force: true });
+});
+for (let i = 0; ; i++) {
+  try {
+    const r = await fetch(`${base}/healthz`);
+    if (r.ok) break;
+  } catch {}
+  if (i > 200) throw new Error("server did not start");
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+
+async function as(username, fn, viewport = { width: 1366, height: 768 }) {
+  const ctx = await browser.newContext({ viewport, locale: "zh-CN" });
+  const page = await ctx.newPage();
+  try {
+    if (username) {
+      await page.goto(`${base}/login`);
+      await page.fill("#username", username);
+      await page.fill("#password", PASSWORD);
+      await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+    }
+    return await fn(page);
+  } finally {
+    await ctx.close();
+  }
+}
+
+const TEXT = "什刹海街道西四北社区三条胡同口的路灯坏了一个多星期，晚上一片漆黑，老人出门很危险，希望尽快修好。";
+try {
+  console.log("journey");
+  // 1. A citizen on a phone-width screen files a request and gets a tracking code.
+  const code = await as(null, async (page) => {
+    await page.goto(`${base}/portal`);
+    await page.selectOption("#request_type", "complaint");
+    await page.fill("#text", TEXT);
+    await page.fill("#address", "西四北三条胡同口");
+    await page.selectOption("#street", "110102012");
+    await page.fill("#caller_phone", "13911112222");
+    await Promise.all([page.waitForNavigation(), page.click("#portal-submit")]);
+    const code = (await page.textContent("#tracking-code"))?.trim();
+    check(/^XC\d{6}[0-9A-Z]{6}$/.test(code ?? ""), `citizen gets a tracking code (${code})`);
+    check((await page.textContent("#track-status"))?.includes("已受理"), "tracking page shows 已受理");
+    return code;
+  }, { width: 390, height: 844 });
+
+  // Bad input on the portal: the message stands next to the field, nothing is filed.
+  await as(null, async (page) => {
+    await page.goto(`${base}/portal`);
+    await page.fill("#caller_phone", "13911112222");
+    await page.click("#portal-submit");
+    await page.waitForSelector("#text-err");
+    check((await page.textContent("#text-err")).includes("请填写"), "empty text is refused beside the field");
+  });
+
+  // 2. The operator finds it in the list.
+  const id = await as("operator", async (page) => {
+    await page.goto(`${base}/requests?q=${encodeURIComponent("路灯")}`);
+    const link = page.locator("#worklist a", { hasText: code });
+    check((await link.count()) === 1, "operator sees the citizen's request");
+    await Promise.all([page.waitForNavigation(), link.click()]);
+    check((await page.textContent("#request-text")).includes("路灯"), "operator opens its page");
+    const url = new URL(page.url());
+    return url.pathname.split("/").pop();
+  });
+
+  // 3. The dispatcher routes it to the street office from the board.
+  await as("dispatcher", async (page) => {
+    await page.goto(`${base}/board`);
+    check((await page.locator("#worklist a", { hasText: code }).count()) === 1, "board lists it as 待派单");
+    await page.goto(`${base}/r/${id}`);
+    await page.click("#act-dispatch summary");
+    await page.selectOption("#dispatch-unit", "110102012");
+    await Promise.all([page.waitForNavigation(), page.click("#do-dispatch")]);
+    check((await page.textContent("#flash")).includes("派单"), "dispatcher routes it");
+    check((await page.textContent("#timeline")).includes("派至"), "timeline shows the dispatch");
+  });
+
+  // 4. A handler of another unit cannot see it; the right handler works it from the queue.
+  await as("handler-other", async (page) => {
+    const r = await page.goto(`${base}/r/${id}`);
+    check(r.status() === 404, "handler of another unit gets 404");
+    await page.goto(`${base}/queue`);
+    check((await page.locator("#worklist a", { hasText: code }).count()) === 0, "…and does not see it in the queue");
+  });
+  await as("handler", async (page) => {
+    await page.goto(`${base}/queue`);
+    check((await page.locator("#worklist a", { hasText: code }).count()) === 1, "handler sees it in the queue");
+    await page.goto(`${base}/r/${id}`);
+    // Reply before contact is refused by the engine: shown disabled, with the reason.
+    check((await page.locator("#act-reply[aria-disabled=true]").count()) === 1, "reply is disabled before 签收");
+    await Promise.all([page.waitForNavigation(), page.click("#act-accept summary").then(() => page.click("#do-accept"))]);
+    check((await page.textContent("#flash")).includes("签收"), "handler signs for it");
+    await page.click("#act-contact summary");
+    await Promise.all([page.waitForNavigation(), page.click("#do-contact")]);
+    await page.click("#act-reply summary");
+    await page.fill("#reply-text", "");
+    await Promise.all([page.waitForNavigation(), page.click("#do-reply")]);
+    check((await page.locator("#act-reply .err").textContent()).length > 0, "an empty reply is refused beside the field");
+    await page.fill("#reply-text", "已更换路灯灯泡，经现场核实照明恢复。");
+    await Promise.all([page.waitForNavigation(), page.click("#do-reply")]);
+    check((await page.textContent("#flash")).includes("答复"), "handler replies");
+  });
+
+  // 5. The callback desk calls back and closes.
+  await as("callback", async (page) => {
+    await page.goto(`${base}/callback`);
+    check((await page.locator("#worklist a", { hasText: code }).count()) === 1, "callback desk lists it");
+    await page.goto(`${base}/r/${id}`);
+    await page.click("#act-callback summary");
+    await page.check("input[name=resolved][value=yes]");
+    await page.selectOption("#callback-satisfaction", "satisfied");
+    await Promise.all([page.waitForNavigation(), page.click("#do-callback")]);
+    check((await page.textContent("#flash")).includes("回访"), "callback recorded");
+    await page.click("#act-close summary");
+    await Promise.all([page.waitForNavigation(), page.click("#do-close")]);
+    check((await page.textContent("h1")).includes("已办结"), "request closed");
+  });
+
+  // 6. The citizen rates it once.
+  await as(null, async (page) => {
+    await page.goto(`${base}/portal/track?code=${code}`);
+    await page.check("input[name=satisfaction][value=satisfied]");
+    await Promise.all([page.waitForNavigation(), page.click("#rate-submit")]);
+    check((await page.locator("#rate-form").count()) === 0, "citizen rates once; the form is gone");
+  }, { width: 390, height: 844 });
+
+  // 7. The dashboard counts it.
+  await as("supervisor", async (page) => {
+    await page.goto(`${base}/dashboard`);
+    const row = page.locator("#street-ranking tr", { hasText: "什刹海街道" });
+    check((await row.count()) === 1, "dashboard ranks the street");
+    const text = await row.textContent();
+    check(/100\.0/.test(text), "its rates count the closed request");
+    check((await page.textContent("#kpi-resolution")).trim() === "100.0", "district 解决率 counts it");
+  });
+} catch (e) {
+  failed++;
+  console.log(`  FAIL ${e.stack || e}`);
+} finally {
+  await browser.close();
+  stopServer();
+}
+console.log(`browser journey: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
