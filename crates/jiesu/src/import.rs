@@ -73,6 +73,9 @@ pub struct Mapping {
     /// Separator between joined text columns.
     #[serde(default = "default_joiner")]
     pub text_joiner: String,
+    /// XLSX files: the worksheet to read (default: the first).
+    #[serde(default)]
+    pub sheet: Option<String>,
     pub columns: Columns,
     #[serde(default)]
     pub defaults: Defaults,
@@ -491,6 +494,32 @@ struct Cols {
 }
 
 impl Cols {
+    /// Whether column `i` is mapped to anything.
+    fn uses(&self, i: usize) -> bool {
+        [self.id, self.received_at].contains(&i)
+            || self.text.contains(&i)
+            || [
+                self.title,
+                self.closed_at,
+                self.due_at,
+                self.replied_at,
+                self.callback_at,
+                self.request_type,
+                self.category,
+                self.status,
+                self.street,
+                self.community,
+                self.address,
+                self.unit,
+                self.reply,
+                self.callback,
+                self.satisfaction,
+                self.caller_name,
+                self.caller_phone,
+            ]
+            .contains(&Some(i))
+    }
+
     /// Every mapped column must be in the header; all missing ones are named at once.
     fn resolve(c: &Columns, header: &[String]) -> Result<Cols> {
         let mut missing = Vec::new();
@@ -584,6 +613,8 @@ struct Built {
 
 struct Importer<'a> {
     m: &'a Mapping,
+    /// The file's header, for naming columns in messages.
+    header: &'a [String],
     dir: &'a Directory,
     names: Names,
     cols: Cols,
@@ -604,6 +635,35 @@ fn deciding(role: Role) -> Actor {
 }
 
 impl Importer<'_> {
+    fn header_name(&self, col: usize) -> Option<String> {
+        self.header.get(col).cloned()
+    }
+
+    /// An XLSX date-time cell as text the time parser accepts: RFC 3339 in the mapping's zone
+    /// (unambiguous whatever its formats say), or for a due date at midnight the first date
+    /// format, so it keeps the date-only meaning (end of that day).
+    #[allow(clippy::too_many_arguments)]
+    fn render_datetime(
+        &self,
+        col: usize,
+        y: i16,
+        mo: i8,
+        d: i8,
+        h: i8,
+        mi: i8,
+        s: i8,
+    ) -> Option<String> {
+        let dt = DateTime::new(y, mo, d, h, mi, s, 0).ok()?;
+        if self.cols.due_at == Some(col)
+            && (h, mi, s) == (0, 0, 0)
+            && let Some(f) = self.m.date_formats.first()
+        {
+            return Some(dt.date().strftime(f).to_string());
+        }
+        let z = dt.to_zoned_datetime(self.tz.clone()).ok()?;
+        Some(z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+    }
+
     fn parse_time(&self, s: &str, date_only_ok: bool) -> Option<Timestamp> {
         for f in &self.m.time_formats {
             if let Ok(dt) = DateTime::strptime(f, s)
@@ -1082,6 +1142,385 @@ impl Log<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Row sources: CSV (any encoding, decoded to UTF-8) or an XLSX worksheet
+
+/// Whether `path` is an XLSX workbook: by its extension, or by the zip signature every XLSX
+/// starts with (a workbook saved as `.csv` by mistake is still read as what it is).
+fn is_xlsx(path: &Path) -> Result<bool> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext == "xls" {
+        bail!(
+            "{}: legacy .xls workbooks are not supported; save it as .xlsx or CSV",
+            path.display()
+        );
+    }
+    if matches!(ext.as_str(), "xlsx" | "xlsm") {
+        return Ok(true);
+    }
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let n = f
+        .read(&mut magic)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(n == 4 && magic == *b"PK\x03\x04")
+}
+
+/// The column of a multi-line field that holds a line with at least half a record's
+/// delimiters: whole rows swallowed by a quote that was never closed. (A record that came out
+/// with the wrong number of fields is caught by the CSV reader; this catches the case where
+/// the swallowed text happens to leave the count right.) Real multi-line texts seldom carry
+/// that many delimiters on one line.
+fn swallowed_lines(rec: &csv::ByteRecord, delimiter: u8, width: usize) -> Option<usize> {
+    if width < 4 {
+        return None;
+    }
+    rec.iter().position(|f| {
+        f.split(|&b| b == b'\n')
+            .skip(1)
+            .any(|l| l.iter().filter(|&&b| b == delimiter).count() >= width / 2)
+    })
+}
+
+/// One XLSX cell as read, before the mapping decides how to write it as text.
+enum XCell {
+    Text(String),
+    /// A date-time cell: (year, month, day, hour, minute, second) on the sheet's wall clock.
+    DateTime(i16, i8, i8, i8, i8, i8),
+    /// `#N/A`, `#DIV/0!` …
+    Error(String),
+}
+
+/// What the XLSX reader thread sends.
+enum XMsg {
+    Header(Vec<String>),
+    /// A non-empty row: its sheet row number (1-based) and cells by column (sparse).
+    Row(u64, Vec<(usize, XCell)>),
+    Failed(String),
+}
+
+/// Where rows come from.
+enum Rows {
+    Csv {
+        rdr: csv::Reader<Box<dyn Read>>,
+        width: usize,
+        delimiter: u8,
+    },
+    /// A thread owns the workbook and streams rows (calamine's cell reader borrows the
+    /// workbook, and parsing the XML beside the import uses the second core).
+    Xlsx {
+        rx: std::sync::mpsc::Receiver<XMsg>,
+        width: usize,
+        file: String,
+        last_line: u64,
+    },
+}
+
+/// The next row, or why it could not be read.
+enum Next {
+    Record(u64),
+    Malformed {
+        line: u64,
+        column: Option<String>,
+        value: String,
+        reason: &'static str,
+        message: String,
+    },
+    End,
+}
+
+impl Rows {
+    fn open_csv(path: &Path, stream: Box<dyn Read>, delimiter: u8) -> Result<(Rows, Vec<String>)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .from_reader(stream);
+        let mut header_rec = csv::ByteRecord::new();
+        if !rdr
+            .read_byte_record(&mut header_rec)
+            .with_context(|| format!("reading the header of {}", path.display()))?
+        {
+            bail!("{} is empty", path.display());
+        }
+        let header: Vec<String> = header_rec
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let h = String::from_utf8_lossy(h);
+                let h = if i == 0 {
+                    h.trim_start_matches('\u{FEFF}')
+                } else {
+                    &h
+                };
+                h.trim().to_string()
+            })
+            .collect();
+        let width = header.len();
+        Ok((
+            Rows::Csv {
+                rdr,
+                width,
+                delimiter,
+            },
+            header,
+        ))
+    }
+
+    /// Opens the workbook and reads the header row; a file that is not a readable XLSX (random
+    /// bytes, a truncated zip) or lacks the sheet fails here, before anything is written.
+    fn open_xlsx(path: &Path, sheet: Option<&str>) -> Result<(Rows, Vec<String>, String)> {
+        use calamine::{DataRef, Reader, Xlsx};
+        let shown = path.display().to_string();
+        let mut wb: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+            anyhow!("{shown} is not a readable XLSX workbook ({e}); is the file complete?")
+        })?;
+        let names = wb.sheet_names();
+        let name = match sheet {
+            Some(s) if names.iter().any(|n| n == s) => s.to_string(),
+            Some(s) => bail!(
+                "{shown}: no worksheet `{s}` (the mapping's `sheet`); it has: {}",
+                names.join(", ")
+            ),
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| anyhow!("{shown}: the workbook has no worksheet"))?,
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<XMsg>(256);
+        let sheet_name = name.clone();
+        std::thread::spawn(move || {
+            let mut reader = match wb.worksheet_cells_reader(&sheet_name) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(XMsg::Failed(format!("worksheet `{sheet_name}`: {e}")));
+                    return;
+                }
+            };
+            let mut current: Option<(u32, Vec<(usize, XCell)>)> = None;
+            let mut header_sent = false;
+            let mut emit = |row: u32, cells: Vec<(usize, XCell)>| -> bool {
+                if cells.is_empty() {
+                    return true;
+                }
+                let msg = if header_sent {
+                    XMsg::Row(u64::from(row) + 1, cells)
+                } else {
+                    header_sent = true;
+                    let mut h = Vec::new();
+                    for (c, v) in cells {
+                        if h.len() <= c {
+                            h.resize(c + 1, String::new());
+                        }
+                        h[c] = match v {
+                            XCell::Text(t) => t.trim().to_string(),
+                            XCell::DateTime(..) | XCell::Error(_) => String::new(),
+                        };
+                    }
+                    XMsg::Header(h)
+                };
+                tx.send(msg).is_ok()
+            };
+            loop {
+                let cell = match reader.next_cell() {
+                    Ok(Some(c)) => c,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let after = current.as_ref().map_or(0, |(r, _)| r + 1);
+                        let _ = tx.send(XMsg::Failed(format!(
+                            "the worksheet is damaged after row {after}: {e}"
+                        )));
+                        return;
+                    }
+                };
+                let (r, c) = cell.get_position();
+                let v = match cell.get_value() {
+                    DataRef::Empty => None,
+                    DataRef::String(s) => Some(XCell::Text(s.clone())),
+                    DataRef::SharedString(s) => Some(XCell::Text((*s).to_string())),
+                    DataRef::Int(i) => Some(XCell::Text(i.to_string())),
+                    // Ids and phone numbers typed as numbers come back as floats: 12345.0.
+                    DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                        Some(XCell::Text(format!("{}", *f as i64)))
+                    }
+                    DataRef::Float(f) => Some(XCell::Text(f.to_string())),
+                    DataRef::Bool(b) => Some(XCell::Text(b.to_string())),
+                    DataRef::DateTime(d) if d.is_datetime() => {
+                        let (y, mo, day, h, mi, sec, _) = d.to_ymd_hms_milli();
+                        Some(XCell::DateTime(
+                            y as i16, mo as i8, day as i8, h as i8, mi as i8, sec as i8,
+                        ))
+                    }
+                    DataRef::DateTime(d) => Some(XCell::Text(d.as_f64().to_string())),
+                    DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+                        Some(XCell::Text(s.clone()))
+                    }
+                    DataRef::Error(e) => Some(XCell::Error(e.to_string())),
+                };
+                if current.as_ref().is_some_and(|(cr, _)| *cr != r)
+                    && let Some((cr, cells)) = current.take()
+                    && !emit(cr, cells)
+                {
+                    return;
+                }
+                let entry = current.get_or_insert_with(|| (r, Vec::new()));
+                if let Some(v) = v {
+                    entry.1.push((c as usize, v));
+                }
+            }
+            if let Some((cr, cells)) = current.take() {
+                emit(cr, cells);
+            }
+        });
+        let header = match rx.recv() {
+            Ok(XMsg::Header(h)) => h,
+            Ok(XMsg::Failed(e)) => bail!("{shown}: {e}"),
+            Ok(XMsg::Row(..)) | Err(_) => bail!("{shown}: worksheet `{name}` is empty"),
+        };
+        let width = header.len();
+        Ok((
+            Rows::Xlsx {
+                rx,
+                width,
+                file: shown,
+                last_line: 1,
+            },
+            header,
+            name,
+        ))
+    }
+
+    /// Reads the next row into `rec`. `Err` is fatal (the file cannot be read on).
+    fn next(&mut self, rec: &mut csv::ByteRecord, imp: &Importer<'_>) -> Result<Next> {
+        match self {
+            Rows::Csv {
+                rdr,
+                width,
+                delimiter,
+            } => {
+                let line = rdr.position().line();
+                match rdr.read_byte_record(rec) {
+                    Ok(false) => Ok(Next::End),
+                    Ok(true) => {
+                        let end = rdr.position().line();
+                        if end > line + 1
+                            && let Some(col) = swallowed_lines(rec, *delimiter, *width)
+                        {
+                            return Ok(Next::Malformed {
+                                line,
+                                column: imp.header_name(col),
+                                value: String::new(),
+                                reason: "unbalanced_quote",
+                                message: format!(
+                                    "a quoted field on line {line} is never closed properly: it runs \
+                                     to line {} and holds whole lines of the file; the lines in \
+                                     between are part of it and were not imported",
+                                    end.saturating_sub(1).max(line)
+                                ),
+                            });
+                        }
+                        Ok(Next::Record(line))
+                    }
+                    Err(e) => {
+                        let end = rdr.position().line();
+                        match e.kind() {
+                            // A record that ran over several lines with the wrong number of
+                            // fields is a quote opened and never closed: it swallowed the lines.
+                            csv::ErrorKind::UnequalLengths { len, .. } if end > line + 1 => {
+                                Ok(Next::Malformed {
+                                    line,
+                                    column: None,
+                                    value: String::new(),
+                                    reason: "unbalanced_quote",
+                                    message: format!(
+                                        "a quoted field on line {line} is never closed: the record \
+                                         runs to line {} with {len} fields instead of {width}; \
+                                         the lines in between are part of it and were not imported",
+                                        end.saturating_sub(1).max(line)
+                                    ),
+                                })
+                            }
+                            csv::ErrorKind::UnequalLengths { len, .. } => Ok(Next::Malformed {
+                                line,
+                                column: None,
+                                value: String::new(),
+                                reason: "malformed_csv",
+                                message: format!("{len} fields where the header has {width}"),
+                            }),
+                            csv::ErrorKind::Utf8 { .. } => Ok(Next::Malformed {
+                                line,
+                                column: None,
+                                value: String::new(),
+                                reason: "malformed_csv",
+                                message: e.to_string(),
+                            }),
+                            _ => Err(anyhow!("line {line}: {e}")),
+                        }
+                    }
+                }
+            }
+            Rows::Xlsx {
+                rx,
+                width,
+                file,
+                last_line,
+            } => {
+                let (line, cells) = match rx.recv() {
+                    Ok(XMsg::Row(line, cells)) => (line, cells),
+                    Ok(XMsg::Failed(e)) => bail!(
+                        "{file}: {e}; rows before sheet row {} were imported (re-running after \
+                         fixing the file skips them)",
+                        *last_line + 1
+                    ),
+                    Ok(XMsg::Header(_)) | Err(_) => return Ok(Next::End),
+                };
+                *last_line = line;
+                rec.clear();
+                let mut fields: Vec<String> = vec![String::new(); *width];
+                for (c, v) in cells {
+                    // Cells right of the header have no column name, so no mapping uses them.
+                    if c >= *width {
+                        continue;
+                    }
+                    fields[c] = match v {
+                        XCell::Text(t) => t,
+                        XCell::DateTime(y, mo, d, h, mi, sec) => {
+                            match imp.render_datetime(c, y, mo, d, h, mi, sec) {
+                                Some(t) => t,
+                                None => {
+                                    return Ok(Next::Malformed {
+                                        line,
+                                        column: imp.header_name(c),
+                                        value: format!("{y}-{mo}-{d} {h}:{mi}:{sec}"),
+                                        reason: "bad_time",
+                                        message: "not a valid date-time".into(),
+                                    });
+                                }
+                            }
+                        }
+                        XCell::Error(e) if imp.cols.uses(c) => {
+                            return Ok(Next::Malformed {
+                                line,
+                                column: imp.header_name(c),
+                                value: e.clone(),
+                                reason: "cell_error",
+                                message: format!("the cell holds the spreadsheet error {e}"),
+                            });
+                        }
+                        XCell::Error(_) => String::new(),
+                    };
+                }
+                for f in &fields {
+                    rec.push_field(f.as_bytes());
+                }
+                Ok(Next::Record(line))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run
 
 pub struct Args<'a> {
@@ -1102,31 +1541,14 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| a.file.display().to_string());
-    let (stream, encoding, note) = open_decoded(a.file, &m.encoding)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(m.delimiter.as_bytes()[0])
-        .has_headers(false)
-        .from_reader(stream);
-    let mut header_rec = csv::ByteRecord::new();
-    if !rdr
-        .read_byte_record(&mut header_rec)
-        .with_context(|| format!("reading the header of {}", a.file.display()))?
-    {
-        bail!("{} is empty", a.file.display());
-    }
-    let header: Vec<String> = header_rec
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = String::from_utf8_lossy(h);
-            let h = if i == 0 {
-                h.trim_start_matches('\u{FEFF}')
-            } else {
-                &h
-            };
-            h.trim().to_string()
-        })
-        .collect();
+    let (mut rows, header, encoding, note) = if is_xlsx(a.file)? {
+        let (rows, header, sheet) = Rows::open_xlsx(a.file, m.sheet.as_deref())?;
+        (rows, header, format!("xlsx (sheet {sheet})"), None)
+    } else {
+        let (stream, encoding, note) = open_decoded(a.file, &m.encoding)?;
+        let (rows, header) = Rows::open_csv(a.file, stream, m.delimiter.as_bytes()[0])?;
+        (rows, header, encoding, note)
+    };
     let cols = Cols::resolve(&m.columns, &header)?;
 
     let store = Store::open(a.db).await.context("opening the database")?;
@@ -1147,6 +1569,7 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
     }
     let imp = Importer {
         m: &m,
+        header: &header,
         names: Names::new(&dir),
         dir: &dir,
         cols,
@@ -1180,31 +1603,29 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
     let mut open_due: Vec<RequestState> = Vec::new();
     let mut latest: Option<Timestamp> = None;
     loop {
-        let line = rdr.position().line();
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
+        let line = match rows.next(&mut rec, &imp)? {
+            Next::End => break,
+            Next::Record(line) => line,
+            Next::Malformed {
+                line,
+                column,
+                value,
+                reason,
+                message,
+            } => {
                 row += 1;
                 report.rows_read += 1;
-                match e.kind() {
-                    csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. } => {
-                        report.reject(RowIssue {
-                            row,
-                            line,
-                            column: None,
-                            value: String::new(),
-                            reason: "malformed_csv".into(),
-                            message: e.to_string(),
-                        });
-                        continue;
-                    }
-                    _ => {
-                        return Err(anyhow!("{}: {e}", a.file.display()));
-                    }
-                }
+                report.reject(RowIssue {
+                    row,
+                    line,
+                    column,
+                    value,
+                    reason: reason.into(),
+                    message,
+                });
+                continue;
             }
-        }
+        };
         row += 1;
         report.rows_read += 1;
         // Cells must be UTF-8 here (GBK was decoded on the way in).
@@ -1545,6 +1966,274 @@ mod tests {
             .unwrap();
         assert_eq!(r.imported, 4);
         assert_eq!(r.rejected_by_reason.get("malformed_csv"), Some(&1));
+    }
+
+    /// The generic export as a workbook: the same rows as `generic_csv`, with the received
+    /// time of A001 a real date-time cell, its 办理时限 a date cell and its id a number.
+    fn generic_xlsx(path: &Path, extra_first_sheet: bool) {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut wb = Workbook::new();
+        if extra_first_sheet {
+            let notes = wb.add_worksheet();
+            notes.set_name("说明").unwrap();
+            notes.write_string(0, 0, "本表由12345平台导出").unwrap();
+        }
+        let ws = wb.add_worksheet();
+        ws.set_name("工单").unwrap();
+        let dt = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        let csv = generic_csv();
+        for (r, line) in csv.lines().enumerate() {
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes());
+            let rec = rdr.records().next().unwrap().unwrap();
+            for (c, v) in rec.iter().enumerate() {
+                let (r, c) = (r as u32, c as u16);
+                match (r, c) {
+                    (1, 0) => {
+                        ws.write_number(r, c, 1001.0).unwrap();
+                    }
+                    (1, 1) => {
+                        let t = ExcelDateTime::parse_from_str("2025-03-03 09:00:00").unwrap();
+                        ws.write_datetime_with_format(r, c, &t, &dt).unwrap();
+                    }
+                    (1, 10) => {
+                        let t = ExcelDateTime::parse_from_str("2025-03-12").unwrap();
+                        ws.write_datetime_with_format(r, c, &t, &date).unwrap();
+                    }
+                    _ if !v.is_empty() => {
+                        ws.write_string(r, c, v).unwrap();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        wb.save(path).unwrap();
+    }
+
+    fn mapping_with(d: &Path, extra: &str) -> PathBuf {
+        let text = std::fs::read_to_string(shipped("generic-12345.toml")).unwrap();
+        // Top-level keys must come before the first table.
+        let text = text.replacen("[columns]", &format!("{extra}\n\n[columns]"), 1);
+        let p = d.join("mapping.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[tokio::test]
+    async fn xlsx_imports_like_csv_with_typed_cells() {
+        let d = tmp("xlsx");
+        let file = d.join("export.xlsx");
+        generic_xlsx(&file, false);
+        let db = format!("sqlite://{}", d.join("j.db").display());
+        let m = shipped("generic-12345.toml");
+        let r = import(&m, &db, &file).await.unwrap();
+        assert_eq!(r.encoding, "xlsx (sheet 工单)");
+        assert_eq!(r.rows_read, 6);
+        assert_eq!(r.imported, 4, "{:#?}", r.errors);
+        assert_eq!(r.rejected_by_reason.get("bad_time"), Some(&1));
+        assert_eq!(r.rejected_by_reason.get("closed_before_received"), Some(&1));
+        // Row numbers are sheet rows: the bad time is on row 6 of the sheet.
+        let bad = &r.errors[0];
+        assert_eq!(
+            (bad.row, bad.line, bad.column.as_deref(), bad.value.as_str()),
+            (5, 6, Some("受理时间"), "3rd of March")
+        );
+        let store = Store::open(&db).await.unwrap();
+        // The numeric id 1001 is read as `1001`, not `1001.0`.
+        let a1 = store
+            .get_by_tracking_code("12345-1001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a1.status, Status::Closed);
+        assert_eq!(a1.intake.received_at.to_string(), "2025-03-03T01:00:00Z");
+        // A date cell in 办理时限 keeps its date-only meaning: the end of that day.
+        assert_eq!(
+            a1.completion_due.map(|t| t.to_string()),
+            Some("2025-03-12T15:59:59Z".into())
+        );
+        store.close().await;
+        let again = import(&m, &db, &file).await.unwrap();
+        assert_eq!((again.imported, again.skipped_existing), (0, 4));
+    }
+
+    #[tokio::test]
+    async fn the_mapping_chooses_the_sheet() {
+        let d = tmp("xlsx-sheet");
+        let file = d.join("export.xlsx");
+        generic_xlsx(&file, true);
+        let db = format!("sqlite://{}", d.join("j.db").display());
+        // By default the first sheet, which here is a note without the mapped columns.
+        let e = import(&shipped("generic-12345.toml"), &db, &file)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("lacks column(s)") && e.contains("`工单编号`"),
+            "{e}"
+        );
+        let m = mapping_with(&d, "sheet = \"工单\"");
+        let r = import(&m, &db, &file).await.unwrap();
+        assert_eq!(r.imported, 4);
+        let m = mapping_with(&d, "sheet = \"工单2\"");
+        let e = import(&m, &db, &file).await.unwrap_err().to_string();
+        assert!(
+            e.contains("no worksheet `工单2`") && e.contains("说明, 工单"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn broken_workbooks_fail_before_anything_is_written() {
+        let d = tmp("xlsx-broken");
+        let good = d.join("good.xlsx");
+        generic_xlsx(&good, false);
+        let bytes = std::fs::read(&good).unwrap();
+        let m = shipped("generic-12345.toml");
+        let mut noise = vec![0u8; 4096];
+        for (i, b) in noise.iter_mut().enumerate() {
+            *b = (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3];
+        }
+        for (name, content) in [
+            ("random.xlsx", noise.clone()),
+            // A zip signature, then garbage: what a cut download often looks like.
+            ("zipnoise.csv", [b"PK\x03\x04".as_slice(), &noise].concat()),
+            ("truncated.xlsx", bytes[..bytes.len() / 2].to_vec()),
+            ("empty.xlsx", Vec::new()),
+        ] {
+            let file = d.join(name);
+            std::fs::write(&file, content).unwrap();
+            let db_path = d.join(format!("{name}.db"));
+            let db = format!("sqlite://{}", db_path.display());
+            let e = import(&m, &db, &file).await.unwrap_err().to_string();
+            assert!(
+                e.contains(name) && e.contains("not a readable XLSX workbook"),
+                "{name}: {e}"
+            );
+            assert!(!db_path.exists(), "{name}: the database was touched");
+        }
+        let legacy = d.join("old.xls");
+        std::fs::write(&legacy, b"\xd0\xcf\x11\xe0").unwrap();
+        let e = import(&m, "sqlite:///nonexistent/x.db", &legacy)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("legacy .xls"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn xlsx_missing_columns_and_cell_errors_are_named() {
+        use rust_xlsxwriter::{Formula, Workbook};
+        let d = tmp("xlsx-cols");
+        let m = shipped("generic-12345.toml");
+        // A header lacking two mapped columns: named both, nothing written.
+        let file = d.join("missing.xlsx");
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in HEADER
+            .split(',')
+            .filter(|h| *h != "回访结果" && *h != "满意度")
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, h).unwrap();
+        }
+        wb.save(&file).unwrap();
+        let db_path = d.join("j.db");
+        let db = format!("sqlite://{}", db_path.display());
+        let e = import(&m, &db, &file).await.unwrap_err().to_string();
+        assert!(e.contains("`回访结果`") && e.contains("`满意度`"), "{e}");
+        assert!(!db_path.exists());
+
+        // A formula error in a mapped cell rejects that row, naming the column; others import.
+        let file = d.join("errors.xlsx");
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in HEADER.split(',').enumerate() {
+            ws.write_string(0, c as u16, h).unwrap();
+        }
+        for (r, id) in [(1u32, "E1"), (2, "E2")] {
+            ws.write_string(r, 0, id).unwrap();
+            ws.write_string(r, 1, "2025-03-03 09:00:00").unwrap();
+            ws.write_string(r, 2, "投诉").unwrap();
+            ws.write_string(r, 5, "路灯不亮").unwrap();
+        }
+        ws.write_formula(2, 6, Formula::new("=1/0").set_result("#DIV/0!"))
+            .unwrap();
+        wb.save(&file).unwrap();
+        let r = import(&m, &db, &file).await.unwrap();
+        assert_eq!((r.imported, r.rejected), (1, 1), "{:#?}", r.errors);
+        let e = &r.errors[0];
+        assert_eq!(
+            (
+                e.reason.as_str(),
+                e.column.as_deref(),
+                e.value.as_str(),
+                e.line
+            ),
+            ("cell_error", Some("所属街道"), "#DIV/0!", 3)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unbalanced_quote_is_reported_with_its_lines_and_nothing_else_is_lost() {
+        let d = tmp("quote");
+        let file = d.join("export.csv");
+        // A002's text opens a quote that only A004's quoted text closes: lines 3–5 become one
+        // record, which is rejected as a whole (A005 and A006 then fail on their own flaws).
+        let mut lines: Vec<String> = generic_csv().lines().map(str::to_string).collect();
+        lines[2] = lines[2].replace("楼里停水一天了", "\"楼里停水一天了");
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        let db = format!("sqlite://{}", d.join("j.db").display());
+        let r = import(&shipped("generic-12345.toml"), &db, &file)
+            .await
+            .unwrap();
+        assert_eq!(r.imported, 1, "{:#?}", r.errors);
+        assert_eq!(r.rejected_by_reason.get("unbalanced_quote"), Some(&1));
+        let e = &r.errors[0];
+        assert_eq!(e.line, 3);
+        assert!(
+            e.message.contains("line 3 is never closed") && e.message.contains("to line 5"),
+            "{}",
+            e.message
+        );
+        assert_eq!(r.rejected, 3);
+        // At the end of the file the swallowed record has too few fields: same reason.
+        let mut lines: Vec<String> = generic_csv().lines().map(str::to_string).collect();
+        lines[6] = lines[6].replace("先办结后受理", "\"先办结后受理");
+        lines.push("A008,2025-03-03 09:00:00,投诉,,,不完整".into());
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        let db2 = format!("sqlite://{}", d.join("j2.db").display());
+        let r2 = import(&shipped("generic-12345.toml"), &db2, &file)
+            .await
+            .unwrap();
+        assert_eq!(r2.imported, 4, "{:#?}", r2.errors);
+        let q = r2
+            .errors
+            .iter()
+            .find(|e| e.reason == "unbalanced_quote")
+            .expect("reported");
+        assert_eq!(q.line, 7, "{}", q.message);
+        // Rows are all or nothing: the accepted row has its whole history, nothing else exists.
+        let store = Store::open(&db).await.unwrap();
+        let total: i64 = store
+            .count_by_status()
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(total, 1);
+        let a1 = store
+            .get_by_tracking_code("12345-A001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.events(a1.id).await.unwrap().len(), 5);
+        // History is not news: an import publishes no webhook events.
+        assert_eq!(store.outbox_stats().await.unwrap().outbox, 0);
+        store.close().await;
     }
 
     #[tokio::test]

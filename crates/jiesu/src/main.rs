@@ -3,6 +3,7 @@
 mod bench;
 mod city;
 mod demo;
+mod export;
 mod import;
 mod report;
 mod rollup;
@@ -47,6 +48,10 @@ enum Cmd {
         /// Directory of the full-text index (default: in memory, rebuilt at each start).
         #[arg(long, env = "JIESU_INDEX")]
         index: Option<PathBuf>,
+        /// Seconds a claimed webhook delivery is reserved for this server; if it dies, the
+        /// delivery is sent again (by any server) after this.
+        #[arg(long, env = "JIESU_WEBHOOK_LEASE_SECS", default_value_t = 30)]
+        webhook_lease_secs: u64,
     },
     /// Build a fresh demo database (Xicheng world, one account per role, N months of history),
     /// then serve it.
@@ -155,6 +160,19 @@ enum Cmd {
         #[arg(long, default_value_t = import::DEFAULT_CHUNK)]
         chunk: usize,
         file: PathBuf,
+    },
+    /// Export requests to CSV or XLSX, filtered like the list API (identities masked); prints
+    /// JSON (rows, seconds).
+    Export {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        /// `csv` or `xlsx`.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filters: export::Filters,
     },
     /// Open311 GeoReport v2 clients.
     Open311 {
@@ -299,10 +317,11 @@ async fn run(cli: Cli) -> Result<()> {
             world,
             sweep_every,
             index,
+            webhook_lease_secs,
         } => {
             let store = Store::open(&db).await.context("opening the database")?;
             let dir = init_world(&store, world.as_deref()).await?;
-            serve(store, dir, &bind, sweep_every, index).await
+            serve(store, dir, &bind, sweep_every, index, webhook_lease_secs).await
         }
         Cmd::Reindex { db, index } => {
             let store = Store::connect(&db).await.context("opening the database")?;
@@ -354,7 +373,7 @@ async fn run(cli: Cli) -> Result<()> {
                 store.close().await;
                 Ok(())
             } else {
-                serve(store, dir, &bind, 60, None).await
+                serve(store, dir, &bind, 60, None, 30).await
             }
         }
         Cmd::Migrate { db } => {
@@ -511,6 +530,16 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Open311 {
             cmd: Open311Cmd::Key { cmd },
         } => open311_key(cmd).await,
+        Cmd::Export {
+            db,
+            format,
+            out,
+            filters,
+        } => {
+            let report = export::run(&db, &format, &out, filters).await?;
+            print_out(&serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Cmd::Import {
             mapping,
             db,
@@ -605,6 +634,7 @@ async fn serve(
     bind: &str,
     sweep_every: u64,
     index: Option<PathBuf>,
+    webhook_lease_secs: u64,
 ) -> Result<()> {
     let mut state = AppState::new(store, dir, Clock::System);
     if let Some(path) = &index {
@@ -634,6 +664,16 @@ async fn serve(
         jiesu_server::search::spawn_committer(idx, Duration::from_secs(1));
     }
     jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
+    // Events out: fans the outbox out to webhooks and delivers (safe beside other servers).
+    jiesu_server::events::spawn_delivery_worker(state.store.clone(), {
+        let lease = Duration::from_secs(webhook_lease_secs.max(2));
+        jiesu_server::events::DeliveryConfig {
+            lease,
+            // A request to a receiver must end well inside its lease.
+            timeout: Duration::from_secs(10).min(lease / 2),
+            ..Default::default()
+        }
+    });
     // Loads the text services at once, then picks up models `jiesu train` stores.
     jiesu_server::api::suggest::spawn_model_watcher(state.clone(), Duration::from_secs(60));
     let listener = tokio::net::TcpListener::bind(bind)

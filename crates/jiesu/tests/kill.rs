@@ -1,0 +1,388 @@
+//! The kill test: the real `jiesu` binary serves a fresh database with a webhook pointing at a
+//! receiver inside this test, while requests are filed and handled against it; the server is
+//! SIGKILLed and restarted several times mid-load. At the end every event stored in the
+//! database must have reached the receiver at least once (deduplicated by event id), and
+//! nothing that was never stored may have arrived. On PostgreSQL (`JIESU_TEST_PG_URL`) two
+//! servers share the database and are killed in turn, so claims also race across processes.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use jiesu_store::Store;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jiesu");
+const PASSWORD: &str = "correct-horse-battery";
+/// 什刹海街道 and a category its street office handles.
+const STREET: &str = "110102012";
+const CATEGORY: &str = "property.service";
+/// Short, so deliveries cut off by a kill are re-sent within the test.
+const LEASE_SECS: &str = "3";
+
+#[derive(Default)]
+struct Received {
+    /// Event id → how many times it arrived.
+    seen: Mutex<HashMap<i64, u32>>,
+    bad_signatures: AtomicU64,
+    secret: RwLock<String>,
+}
+
+async fn start_receiver(r: Arc<Received>) -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let r = r.clone();
+            async move {
+                let secret = r.secret.read().map(|s| s.clone()).unwrap_or_default();
+                let sig = headers
+                    .get("x-jiesu-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let now = jiff::Timestamp::now().as_second();
+                if !jiesu_server::events::sign::verify(&secret, sig, &body, now, 300) {
+                    r.bad_signatures.fetch_add(1, Ordering::SeqCst);
+                    return StatusCode::UNAUTHORIZED;
+                }
+                let Some(id) = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v["event_id"].as_i64())
+                else {
+                    return StatusCode::BAD_REQUEST;
+                };
+                // A little latency keeps deliveries in flight when the kill comes.
+                tokio::time::sleep(Duration::from_millis(3)).await;
+                *r.seen.lock().expect("lock").entry(id).or_default() += 1;
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind receiver");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/hook")
+}
+
+fn world_dir() -> String {
+    format!("{}/../../world/xicheng", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn add_user(db: &str, name: &str, role: &str, unit: Option<&str>) {
+    let mut args = vec![
+        "user",
+        "add",
+        "--db",
+        db,
+        "--username",
+        name,
+        "--role",
+        role,
+        "--password-stdin",
+    ];
+    if let Some(u) = unit {
+        args.extend(["--unit", u]);
+    }
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn jiesu user add");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(PASSWORD.as_bytes()).expect("password");
+    }
+    assert!(child.wait().expect("wait").success(), "user add {name}");
+}
+
+/// Starts `jiesu serve` on a free port; returns the process and its base URL.
+fn start_server(db: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--db",
+            db,
+            "--bind",
+            "127.0.0.1:0",
+            "--world",
+            &world_dir(),
+            "--sweep-every",
+            "3600",
+        ])
+        .env("JIESU_WEBHOOK_LEASE_SECS", LEASE_SECS)
+        .env("JIESU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn jiesu serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the serving line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in `{line}`"))
+        .to_string();
+    (child, url)
+}
+
+/// SIGKILL: no shutdown hook, no flush, no goodbye.
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn login(client: &reqwest::Client, base: &str, user: &str) -> String {
+    for _ in 0..50 {
+        if let Ok(r) = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": user, "password": PASSWORD}))
+            .send()
+            .await
+            && let Ok(v) = r.json::<Value>().await
+            && let Some(t) = v["token"].as_str()
+        {
+            return t.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot log in as {user}");
+}
+
+/// Files requests and accepts them, against whichever servers are up, until `stop`.
+async fn load(
+    bases: Arc<RwLock<Vec<String>>>,
+    operator: String,
+    handler: String,
+    stop: Arc<AtomicBool>,
+    n: usize,
+) -> (u64, u64) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let mut i = 0usize;
+    while !stop.load(Ordering::SeqCst) {
+        i += 1;
+        let base = {
+            let b = bases.read().expect("lock");
+            (!b.is_empty()).then(|| b[(i + n) % b.len()].clone())
+        };
+        let Some(base) = base else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let r = client
+            .post(format!("{base}/api/v1/requests"))
+            .bearer_auth(&operator)
+            .json(&json!({
+                "request_type": "complaint", "category": CATEGORY, "street": STREET,
+                "text": format!("楼道堆放杂物，物业不清理（压测 {n}-{i}）"),
+                "caller_phone": "13812345678", "dispatch_to": STREET,
+            }))
+            .send()
+            .await;
+        let id = match r {
+            Ok(r) if r.status().is_success() => {
+                r.json::<Value>().await.ok().and_then(|v| v["id"].as_i64())
+            }
+            _ => None,
+        };
+        let Some(id) = id else {
+            failed += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        ok += 1;
+        let _ = client
+            .post(format!("{base}/api/v1/requests/{id}/accept"))
+            .bearer_auth(&handler)
+            .send()
+            .await;
+    }
+    (ok, failed)
+}
+
+async fn db_event_ids(db: &str) -> Vec<i64> {
+    let store = Store::connect(db).await.expect("connect");
+    let mut ids = Vec::new();
+    loop {
+        let page = store
+            .event_ids(ids.last().copied().unwrap_or(0), 10_000)
+            .await
+            .expect("event ids");
+        if page.is_empty() {
+            break;
+        }
+        ids.extend(page);
+    }
+    store.close().await;
+    ids
+}
+
+async fn scenario(db: &str, servers: usize, kills: usize) {
+    for (name, role, unit) in [
+        ("admin", "admin", None),
+        ("operator", "operator", None),
+        ("handler", "handler", Some(STREET)),
+    ] {
+        add_user(db, name, role, unit);
+    }
+    let received = Arc::new(Received::default());
+    let hook_url = start_receiver(received.clone()).await;
+
+    let mut procs: Vec<(Child, String)> = (0..servers).map(|_| start_server(db)).collect();
+    let client = reqwest::Client::new();
+    let base0 = procs[0].1.clone();
+    let admin = login(&client, &base0, "admin").await;
+    let created: Value = client
+        .post(format!("{base0}/api/v1/webhooks"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "kill test", "url": hook_url}))
+        .send()
+        .await
+        .expect("create webhook")
+        .json()
+        .await
+        .expect("json");
+    let secret = created["secret"].as_str().expect("secret").to_string();
+    *received.secret.write().expect("lock") = secret;
+    let operator = login(&client, &base0, "operator").await;
+    let handler = login(&client, &base0, "handler").await;
+
+    let bases = Arc::new(RwLock::new(
+        procs.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let loaders: Vec<_> = (0..4)
+        .map(|n| {
+            tokio::spawn(load(
+                bases.clone(),
+                operator.clone(),
+                handler.clone(),
+                stop.clone(),
+                n,
+            ))
+        })
+        .collect();
+
+    let started = Instant::now();
+    for k in 0..kills {
+        // Vary the moment of the kill: mid-intake, mid-fan-out, mid-delivery.
+        tokio::time::sleep(Duration::from_millis(400 + 250 * (k as u64 % 4))).await;
+        let victim = k % servers;
+        {
+            let mut b = bases.write().expect("lock");
+            b.retain(|u| *u != procs[victim].1);
+        }
+        kill(&mut procs[victim].0);
+        let (child, url) = start_server(db);
+        procs[victim] = (child, url.clone());
+        bases.write().expect("lock").push(url);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let (mut filed, mut refused) = (0, 0);
+    for l in loaders {
+        let (ok, failed) = l.await.expect("loader");
+        filed += ok;
+        refused += failed;
+    }
+
+    // Everything stored must arrive; leases cut by a kill expire after LEASE_SECS.
+    let in_db: HashSet<i64> = db_event_ids(db).await.into_iter().collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let missing = {
+            let seen = received.seen.lock().expect("lock");
+            in_db.iter().filter(|id| !seen.contains_key(id)).count()
+        };
+        if missing == 0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A moment more for late duplicates to show in the counts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for p in &mut procs {
+        kill(&mut p.0);
+    }
+    let seen = received.seen.lock().expect("lock").clone();
+    let delivered_unique = seen.len();
+    let deliveries: u64 = seen.values().map(|&n| u64::from(n)).sum();
+    let missing: Vec<i64> = in_db
+        .iter()
+        .filter(|id| !seen.contains_key(id))
+        .copied()
+        .collect();
+    let phantom: Vec<i64> = seen
+        .keys()
+        .filter(|id| !in_db.contains(id))
+        .copied()
+        .collect();
+    let bad = received.bad_signatures.load(Ordering::SeqCst);
+    println!(
+        "kill test [{}]: {kills} SIGKILLs of {servers} server(s) in {:.1}s; requests filed {filed} \
+         (calls refused while down {refused}); events in db {}; delivered unique {delivered_unique}; \
+         deliveries {deliveries} (duplicates {}); missing {}; never-stored {}; bad signatures {bad}",
+        if db.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        },
+        started.elapsed().as_secs_f64(),
+        in_db.len(),
+        deliveries - delivered_unique as u64,
+        missing.len(),
+        phantom.len(),
+    );
+    assert!(filed > 50, "too little load to mean anything: {filed}");
+    assert!(
+        missing.is_empty(),
+        "{} events never delivered, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(20)]
+    );
+    assert!(
+        phantom.is_empty(),
+        "delivered events that are not stored: {phantom:?}"
+    );
+    assert_eq!(bad, 0, "deliveries with a bad signature");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkilled_servers_lose_no_events_sqlite() {
+    let dir = std::env::temp_dir().join(format!("jiesu-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let db = format!("sqlite://{}", dir.join("kill.db").display());
+    scenario(&db, 1, 6).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkilled_servers_lose_no_events_postgres() {
+    let Ok(admin_url) = std::env::var("JIESU_TEST_PG_URL") else {
+        eprintln!("skipped: JIESU_TEST_PG_URL is not set");
+        return;
+    };
+    let db = jiesu_store::testing::TestDb::postgres(&admin_url)
+        .await
+        .expect("test database");
+    let url = db.url.clone();
+    scenario(&url, 2, 6).await;
+    db.cleanup().await;
+}
