@@ -74,8 +74,8 @@ impl Db {
             .collect())
     }
 
-    /// The requests of one cell received in [start, end), oldest first, at most `limit`, with
-    /// the cell's total. `street` / `community` of `None` match any.
+    /// The requests of one cell received in [start, end), oldest first, at most `limit`.
+    /// `street` / `community` of `None` match any.
     pub async fn cell_requests(
         &self,
         start: i64,
@@ -84,13 +84,13 @@ impl Db {
         street: Option<&str>,
         community: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<Evidence>, u64)> {
-        const WHERE: &str = "WHERE received_at >= $1 AND received_at < $2 AND category = $3 \
-             AND ($4 = '' OR street = $4) AND ($5 = '' OR community = $5)";
-        let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, tracking_code, received_at, text FROM requests {WHERE} \
-             ORDER BY received_at, id LIMIT $6"
-        )))
+    ) -> Result<Vec<Evidence>> {
+        let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
+            "SELECT id, tracking_code, received_at, text FROM requests \
+             WHERE received_at >= $1 AND received_at < $2 AND category = $3 \
+                 AND ($4 = '' OR street = $4) AND ($5 = '' OR community = $5) \
+             ORDER BY received_at, id LIMIT $6",
+        )
         .bind(start)
         .bind(end)
         .bind(category.to_string())
@@ -99,18 +99,7 @@ impl Db {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM requests {WHERE}"
-        )))
-        .bind(start)
-        .bind(end)
-        .bind(category.to_string())
-        .bind(street.unwrap_or("").to_string())
-        .bind(community.unwrap_or("").to_string())
-        .fetch_one(&self.read)
-        .await?;
-        let evidence = rows
-            .into_iter()
+        rows.into_iter()
             .map(|(id, tracking_code, at, text)| {
                 Ok(Evidence {
                     id,
@@ -119,11 +108,22 @@ impl Db {
                     excerpt: text.chars().take(60).collect(),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((evidence, u64::try_from(total).unwrap_or(0)))
+            .collect()
     }
 
-    /// The texts (title and text) of requests received in [start, end).
+    /// How many requests were received in [start, end).
+    pub async fn received_count(&self, start: i64, end: i64) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE received_at >= $1 AND received_at < $2",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The texts of the requests received in [start, end).
     pub async fn request_texts(&self, start: i64, end: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT text FROM requests WHERE received_at >= $1 AND received_at < $2",

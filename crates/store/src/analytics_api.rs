@@ -28,8 +28,7 @@ impl Store {
         delegate!(self.callback_answers(s, e))
     }
 
-    /// A sample (oldest first, at most `limit`) of one cell's requests in [start, end), and how
-    /// many there are.
+    /// A sample (oldest first, at most `limit`) of one cell's requests in [start, end).
     pub async fn cell_requests(
         &self,
         start: Timestamp,
@@ -38,9 +37,15 @@ impl Store {
         street: Option<&str>,
         community: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<Evidence>, u64)> {
+    ) -> Result<Vec<Evidence>> {
         let (s, e) = (start.as_millisecond(), end.as_millisecond());
         delegate!(self.cell_requests(s, e, category, street, community, limit))
+    }
+
+    /// How many requests were received in [start, end).
+    pub async fn received_count(&self, start: Timestamp, end: Timestamp) -> Result<u64> {
+        let (s, e) = (start.as_millisecond(), end.as_millisecond());
+        delegate!(self.received_count(s, e))
     }
 
     /// Texts of the requests received in [start, end) (keyword trends).

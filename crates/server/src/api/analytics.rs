@@ -15,16 +15,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiesu_domain::analytics::{
     self as an, Baseline, BaselineKind, CellCounts, FlagMetric, Granularity, HotSort, HotSpot,
-    KeywordTrend, MonthScores, Overdue, PersistentFlag, PlaceLevel, Recurring, RecurringQuery,
-    RecurringWeights, Spike, TermCounts,
+    KeywordTrend, MonthScores, Overdue, PersistentFlag, PlaceCount, PlaceLevel, Recurring,
+    RecurringQuery, RecurringWeights, Spike, TermCounts,
 };
 use jiesu_domain::assessment::{GroupBy, Period};
 use jiesu_domain::{Directory, Role};
 use jiesu_store::Store;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -128,6 +128,21 @@ pub struct CellWindows {
     pub windows: Vec<CellCounts>,
 }
 
+/// Place counts of each window, queried side by side (the read pool has several connections).
+async fn counts_in(store: &Store, windows: &[Period]) -> ApiResult<Vec<Vec<PlaceCount>>> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, w) in windows.iter().enumerate() {
+        let (store, start, end) = (store.clone(), w.start, w.end);
+        set.spawn(async move { (i, store.place_counts(start, end).await) });
+    }
+    let mut out = vec![Vec::new(); windows.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, rows) = joined.map_err(ApiError::internal)?;
+        out[i] = rows?;
+    }
+    Ok(out)
+}
+
 /// Counts the period and its baseline windows (one indexed range query each).
 pub async fn cell_windows(
     store: &Store,
@@ -139,11 +154,11 @@ pub async fn cell_windows(
 ) -> ApiResult<CellWindows> {
     let history = store.history_start().await?;
     let baseline = an::baseline(p, g, kind, trailing, history);
-    let current = an::cells(&store.place_counts(p.start, p.end).await?, level);
-    let mut windows = Vec::with_capacity(baseline.windows.len());
-    for w in &baseline.windows {
-        windows.push(an::cells(&store.place_counts(w.start, w.end).await?, level));
-    }
+    let mut all: Vec<Period> = vec![p.clone()];
+    all.extend(baseline.windows.iter().cloned());
+    let mut counts = counts_in(store, &all).await?.into_iter();
+    let current = an::cells(&counts.next().unwrap_or_default(), level);
+    let windows = counts.map(|rows| an::cells(&rows, level)).collect();
     Ok(CellWindows {
         baseline,
         current,
@@ -327,7 +342,7 @@ pub async fn spikes_view(
                 PlaceLevel::Community => (None, Some(s.place.as_str())),
                 PlaceLevel::District => (None, None),
             };
-            let (evidence, _) = store
+            s.evidence = store
                 .cell_requests(
                     p.period.start,
                     p.period.end,
@@ -337,7 +352,6 @@ pub async fn spikes_view(
                     sample,
                 )
                 .await?;
-            s.evidence = evidence;
         }
     }
     Ok(SpikesView {
@@ -415,15 +429,15 @@ pub async fn recurring_view(
         .rev()
         .filter_map(|n| an::shift(month, Granularity::Month, -n))
         .collect();
-    let mut counts = Vec::with_capacity(periods.len());
-    for m in &periods {
-        counts.push(store.place_counts(m.start, m.end).await?);
-    }
     let (first, last) = match (periods.first(), periods.last()) {
         (Some(f), Some(l)) => (f.start, l.end),
         _ => (month.start, month.end),
     };
-    let answers = store.callback_answers(first, last).await?;
+    let (counts, answers) = tokio::join!(
+        counts_in(store, &periods),
+        store.callback_answers(first, last)
+    );
+    let (counts, answers) = (counts?, answers?);
     let weights = RecurringWeights::default();
     let mut items = an::recurring(
         &counts,
@@ -487,11 +501,20 @@ pub async fn recurring(
 // ------------------------------------------------------------------ keyword trends
 
 /// The segmenter with the deployment's lexicon and the place names keywords skip. Built once
-/// per process (jieba's dictionary takes a moment to load).
+/// per process (jieba's dictionary takes a moment to load). Keeps the term counts of windows
+/// already counted: a past week's texts do not change, so only a window whose number of
+/// requests changed is segmented again.
 pub struct KeywordTools {
     segmenter: jiesu_text::Segmenter,
     places: HashSet<String>,
+    cache: Mutex<TermCache>,
 }
+
+/// Term counts by window (start, end ms), with the number of requests they were counted from.
+type TermCache = HashMap<(i64, i64), (u64, Arc<TermCounts>)>;
+
+/// Windows whose term counts are kept (a year of weeks and a few months).
+const KEYWORD_CACHE: usize = 128;
 
 impl KeywordTools {
     pub fn new(dir: &Directory) -> Self {
@@ -523,6 +546,7 @@ impl KeywordTools {
         KeywordTools {
             segmenter: jiesu_text::Segmenter::new(super::suggest::lexicon(dir)),
             places,
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -546,6 +570,55 @@ impl KeywordTools {
             );
         }
         tc
+    }
+
+    /// `count` on every core.
+    pub fn count_parallel(&self, texts: &[String]) -> TermCounts {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
+        if threads < 2 || texts.len() < 1000 {
+            return self.count(texts);
+        }
+        let parts: Vec<TermCounts> = std::thread::scope(|scope| {
+            let handles: Vec<_> = texts
+                .chunks(texts.len().div_ceil(threads))
+                .map(|chunk| scope.spawn(move || self.count(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut total = TermCounts::default();
+        for p in parts {
+            total.docs += p.docs;
+            for (term, n) in p.df {
+                *total.df.entry(term).or_default() += n;
+            }
+        }
+        total
+    }
+
+    fn cached(&self, w: &Period, docs: u64) -> Option<Arc<TermCounts>> {
+        let cache = self.cache.lock().ok()?;
+        cache
+            .get(&(w.start.as_millisecond(), w.end.as_millisecond()))
+            .filter(|(n, _)| *n == docs)
+            .map(|(_, tc)| tc.clone())
+    }
+
+    fn remember(&self, w: &Period, tc: Arc<TermCounts>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= KEYWORD_CACHE {
+                cache.clear();
+            }
+            cache.insert(
+                (w.start.as_millisecond(), w.end.as_millisecond()),
+                (tc.docs, tc),
+            );
+        }
     }
 }
 
@@ -584,25 +657,44 @@ pub async fn keywords_view(
         .rev()
         .filter_map(|n| an::shift(p, g, -n))
         .collect();
-    let mut texts = Vec::with_capacity(windows.len() + 1);
-    for w in windows.iter().chain(std::iter::once(p)) {
-        texts.push(store.request_texts(w.start, w.end).await?);
+    let all: Vec<Period> = windows.iter().chain(std::iter::once(p)).cloned().collect();
+    let mut counted: Vec<Option<Arc<TermCounts>>> = Vec::with_capacity(all.len());
+    let mut missing: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, w) in all.iter().enumerate() {
+        let docs = store.received_count(w.start, w.end).await?;
+        match tools.cached(w, docs) {
+            Some(tc) => counted.push(Some(tc)),
+            None => {
+                counted.push(None);
+                missing.push((i, store.request_texts(w.start, w.end).await?));
+            }
+        }
     }
     // Segmentation is CPU work: keep it off the async workers.
-    let counted = tokio::task::spawn_blocking(move || {
-        texts.iter().map(|t| tools.count(t)).collect::<Vec<_>>()
+    let worker = tools.clone();
+    let fresh = tokio::task::spawn_blocking(move || {
+        missing
+            .into_iter()
+            .map(|(i, texts)| (i, Arc::new(worker.count_parallel(&texts))))
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(ApiError::internal)?;
+    for (i, tc) in fresh {
+        tools.remember(&all[i], tc.clone());
+        counted[i] = Some(tc);
+    }
+    let counted: Vec<Arc<TermCounts>> = counted.into_iter().flatten().collect();
     let (current, prev) = counted
         .split_last()
         .ok_or_else(|| ApiError::internal("no windows"))?;
+    let prev: Vec<TermCounts> = prev.iter().map(|t| (**t).clone()).collect();
     Ok(KeywordsView {
         period: p.clone(),
         previous: windows.into_iter().map(|w| w.label).collect(),
         docs: current.docs,
         previous_docs: prev.iter().map(|t| t.docs).sum(),
-        items: an::keyword_trends(current, prev, min_count, limit),
+        items: an::keyword_trends(current, &prev, min_count, limit),
     })
 }
 
