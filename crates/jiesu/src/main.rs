@@ -127,7 +127,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: bench::BenchCmd,
     },
-    /// The monthly 考评 (rankings and each group's rates with counts) as JSON or CSV.
+    /// The monthly 考评 as XLSX (rankings, rates with counts, overdue list, hot spots, spikes,
+    /// 每月一题 candidates), JSON (the same) or CSV (the rates table).
     Report {
         /// Period: 2026-10, or any of 2026-W43, 2026-Q4, 2026, 2026-10-05.
         #[arg(long)]
