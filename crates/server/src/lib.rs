@@ -70,6 +70,8 @@ pub struct AppState {
     /// The directory admins edit: `serve` rebuilds its routes with the newest one, so `dir`
     /// above is always the world in force when a request arrives.
     pub world: Arc<LiveWorld>,
+    /// Page data the web UI keeps briefly (the dashboard's month).
+    pub web_cache: Arc<web::WebCache>,
 }
 
 /// The world in force, swapped whole when an admin edits it.
@@ -108,6 +110,7 @@ impl AppState {
         let dir = Arc::new(dir);
         AppState {
             world: Arc::new(LiveWorld::new(dir.clone())),
+            web_cache: Arc::new(web::WebCache::default()),
             text: Arc::new(api::suggest::TextServices::new(dir.clone())),
             store,
             dir,

@@ -4,14 +4,17 @@
 
 use super::{Nav, WebUser, api_error_page, fmt, page, work};
 use crate::AppState;
+use crate::api::analytics::{CellParams, hotspots_view, spikes_view};
 use crate::api::assessment::compute;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use jiesu_domain::Role;
+use jiesu_domain::analytics as an;
 use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
 use jiesu_store::{ListFilter, ListOrder, OPEN_STATUSES};
 use jiff::Timestamp;
+use std::sync::Arc;
 
 pub struct RankRow {
     pub rank: String,
@@ -23,6 +26,17 @@ pub struct RankRow {
     pub composite: String,
     pub bottom: bool,
     pub link: String,
+}
+
+/// A hot spot or a spike alert as a table row.
+pub struct CellRow {
+    pub place: String,
+    pub category: String,
+    pub observed: u64,
+    pub expected: String,
+    pub change: String,
+    pub link: String,
+    pub evidence: Vec<(i64, String)>,
 }
 
 pub struct Tile {
@@ -38,15 +52,7 @@ pub struct Tile {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     nav: Nav,
-    month: String,
-    prev: String,
-    next: String,
-    totals: RankRow,
-    streets: Vec<RankRow>,
-    units: Vec<RankRow>,
-    tiles: Vec<Tile>,
-    shade: String,
-    trend: String,
+    d: Arc<DashData>,
     overdue: Vec<work::Row>,
     overdue_link: String,
 }
@@ -109,26 +115,31 @@ fn colour(v: f64, lo: f64, hi: f64) -> String {
     format!("rgb({r},{g},90)")
 }
 
-pub async fn page_handler(
-    State(app): State<AppState>,
-    user: WebUser,
-    Query(q): Query<DashQuery>,
-) -> Response {
-    if let Err(r) = user.require(&[Role::Supervisor, Role::Dispatcher]) {
-        return r;
-    }
+/// What the dashboard shows of a month (everything but the live overdue list).
+pub struct DashData {
+    month: String,
+    prev: String,
+    next: String,
+    totals: RankRow,
+    streets: Vec<RankRow>,
+    units: Vec<RankRow>,
+    tiles: Vec<Tile>,
+    shade: String,
+    trend: String,
+    hotspots: Vec<CellRow>,
+    spikes: Vec<CellRow>,
+    baseline: String,
+    /// When these figures were computed (Beijing time).
+    computed: String,
+}
+
+async fn build(
+    app: &AppState,
+    month: String,
+    period: Period,
+    shade: &str,
+) -> Result<DashData, crate::ApiError> {
     let now = app.now();
-    let month = q
-        .month
-        .filter(|m| Period::parse(m).is_some() && m.len() == 7)
-        .unwrap_or_else(|| month_of(now));
-    let Some(period) = Period::parse(&month) else {
-        return super::error_page(
-            Some(&user),
-            axum::http::StatusCode::BAD_REQUEST,
-            "月份格式应为 2026-10。",
-        );
-    };
     let range = range_query(&period);
     let by_street = match compute(
         &app.store,
@@ -141,11 +152,11 @@ pub async fn page_handler(
     .await
     {
         Ok(a) => a.assessment,
-        Err(e) => return api_error_page(&user, &e),
+        Err(e) => return Err(e),
     };
     let by_unit = match compute(&app.store, &app.dir, period.clone(), GroupBy::Unit, now, 3).await {
         Ok(a) => a.assessment,
-        Err(e) => return api_error_page(&user, &e),
+        Err(e) => return Err(e),
     };
     let mut streets: Vec<&GroupScore> = by_street.groups.iter().collect();
     streets.sort_by_key(|g| g.rank.unwrap_or(u32::MAX));
@@ -153,10 +164,6 @@ pub async fn page_handler(
     units.sort_by_key(|g| g.rank.unwrap_or(u32::MAX));
 
     // The map: streets on a 5-wide grid in the world file's order, shaded by score or volume.
-    let shade = match q.shade.as_deref() {
-        Some("volume") => "volume",
-        _ => "score",
-    };
     let values: Vec<(String, String, Option<f64>)> = app
         .dir
         .world
@@ -214,7 +221,7 @@ pub async fn page_handler(
         } else {
             match compute(&app.store, &app.dir, p, GroupBy::Unit, now, 0).await {
                 Ok(a) => a.assessment.totals,
-                Err(e) => return api_error_page(&user, &e),
+                Err(e) => return Err(e),
             }
         };
         months.push(label);
@@ -241,19 +248,79 @@ pub async fn page_handler(
     })
     .to_string();
 
-    let f = ListFilter {
-        statuses: OPEN_STATUSES.to_vec(),
-        overdue: Some(true),
-        order: ListOrder::Deadline,
-        limit: 15,
-        ..Default::default()
-    };
-    let overdue = match app.store.list(&f).await {
-        Ok(p) => p.items.iter().map(|s| work::row(&app, s, now)).collect(),
-        Err(e) => return api_error_page(&user, &e.into()),
-    };
-    page(&DashboardPage {
-        nav: Nav::for_user(&user, "/dashboard"),
+    // 主动治理: the month's hot spots (street × category against the seasonal baseline) and the
+    // Poisson spike alerts with their evidence.
+    let (mut hotspots, mut spikes, mut baseline) = (Vec::new(), Vec::new(), String::new());
+    if let Some(g) = an::Granularity::of(&period) {
+        let cp = CellParams {
+            period: period.clone(),
+            granularity: g,
+            level: an::PlaceLevel::Street,
+            baseline: an::BaselineKind::Auto,
+            trailing: g.default_trailing(),
+            category: None,
+            limit: 8,
+        };
+        let link = |place: &str, category: &str| {
+            format!("/requests?street={place}&category={category}&{range}")
+        };
+        match hotspots_view(&app.store, &app.dir, &cp, an::HotSort::Increase).await {
+            Ok(v) => {
+                baseline = match v.baseline.kind {
+                    an::BaselineKind::LastYear => "去年同期".into(),
+                    _ if v.baseline.windows.is_empty() => "无历史".into(),
+                    _ => format!("前{}个月", v.baseline.windows.len()),
+                };
+                hotspots = v
+                    .items
+                    .iter()
+                    .map(|h| CellRow {
+                        place: h.place_name.clone().unwrap_or_else(|| h.place.clone()),
+                        category: h
+                            .category_name
+                            .clone()
+                            .unwrap_or_else(|| h.category.clone()),
+                        observed: h.observed,
+                        expected: h.expected.map(|e| format!("{e:.1}")).unwrap_or_default(),
+                        change: h
+                            .change_pct
+                            .map(|c| format!("{c:+.0}%"))
+                            .unwrap_or_else(|| "新出现".into()),
+                        link: link(&h.place, &h.category),
+                        evidence: Vec::new(),
+                    })
+                    .collect();
+            }
+            Err(e) => return Err(e),
+        }
+        match spikes_view(&app.store, &app.dir, &cp, 0.001, 5, 3).await {
+            Ok(v) => {
+                spikes = v
+                    .alerts
+                    .iter()
+                    .map(|s| CellRow {
+                        place: s.place_name.clone().unwrap_or_else(|| s.place.clone()),
+                        category: s
+                            .category_name
+                            .clone()
+                            .unwrap_or_else(|| s.category.clone()),
+                        observed: s.observed,
+                        expected: format!("{:.1}", s.expected),
+                        change: format!("p={:.1e}", s.p_value),
+                        link: link(&s.place, &s.category),
+                        evidence: s
+                            .evidence
+                            .iter()
+                            .map(|e| (e.id, e.tracking_code.clone()))
+                            .collect(),
+                    })
+                    .collect();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    Ok(DashData {
         prev: shift_month(&month, -1).unwrap_or_default(),
         next: shift_month(&month, 1).unwrap_or_default(),
         totals: rank_row(&by_unit.totals, format!("/requests?{range}")),
@@ -268,8 +335,94 @@ pub async fn page_handler(
         tiles,
         shade: shade.into(),
         trend,
+        hotspots,
+        spikes,
+        baseline,
+        computed: fmt::datetime(now),
+        month,
+    })
+}
+
+/// Figures younger than this are shown as they are; older ones are shown once more while a
+/// background task recomputes them, so a page never waits for the month's aggregation twice.
+const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn cached(
+    app: &AppState,
+    month: &str,
+    period: &Period,
+    shade: &'static str,
+) -> Result<Arc<DashData>, crate::ApiError> {
+    let key = format!("{month}/{shade}");
+    let rev = app.world.get().0;
+    match app.web_cache.get(&key, rev) {
+        Some((age, d)) if age < FRESH => Ok(d),
+        Some((_, d)) => {
+            if app.web_cache.start_refresh(&key) {
+                let (app, month, period) = (app.clone(), month.to_string(), period.clone());
+                tokio::spawn(async move {
+                    match build(&app, month, period, shade).await {
+                        Ok(n) => app.web_cache.put(&key, rev, Arc::new(n)),
+                        Err(e) => {
+                            tracing::warn!(error = %e.body.message, "dashboard refresh failed")
+                        }
+                    }
+                    app.web_cache.end_refresh(&key);
+                });
+            }
+            Ok(d)
+        }
+        None => {
+            let d = Arc::new(build(app, month.to_string(), period.clone(), shade).await?);
+            app.web_cache.put(&key, rev, d.clone());
+            Ok(d)
+        }
+    }
+}
+
+pub async fn page_handler(
+    State(app): State<AppState>,
+    user: WebUser,
+    Query(q): Query<DashQuery>,
+) -> Response {
+    if let Err(r) = user.require(&[Role::Supervisor, Role::Dispatcher]) {
+        return r;
+    }
+    let now = app.now();
+    let month = q
+        .month
+        .filter(|m| Period::parse(m).is_some() && m.len() == 7)
+        .unwrap_or_else(|| month_of(now));
+    let Some(period) = Period::parse(&month) else {
+        return super::error_page(
+            Some(&user),
+            axum::http::StatusCode::BAD_REQUEST,
+            "月份格式应为 2026-10。",
+        );
+    };
+    let shade = match q.shade.as_deref() {
+        Some("volume") => "volume",
+        _ => "score",
+    };
+    let d = match cached(&app, &month, &period, shade).await {
+        Ok(d) => d,
+        Err(e) => return api_error_page(&user, &e),
+    };
+    let f = ListFilter {
+        statuses: OPEN_STATUSES.to_vec(),
+        overdue: Some(true),
+        order: ListOrder::Deadline,
+        limit: 15,
+        ..Default::default()
+    };
+    let overdue = match app.store.list(&f).await {
+        Ok(p) => p.items.iter().map(|s| work::row(&app, s, now)).collect(),
+        Err(e) => return api_error_page(&user, &e.into()),
+    };
+    page(&DashboardPage {
+        nav: Nav::for_user(&user, "/dashboard"),
+        d,
         overdue,
         overdue_link: "/requests?status=open&overdue=true".into(),
-        month,
     })
 }

@@ -25,6 +25,53 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiesu_domain::Role;
 
+/// Computed page data kept briefly (the dashboard's month aggregation), keyed by what it shows
+/// and the world revision it was computed under.
+#[derive(Default)]
+pub struct WebCache {
+    dash: std::sync::Mutex<
+        std::collections::HashMap<
+            String,
+            (std::time::Instant, u64, std::sync::Arc<dashboard::DashData>),
+        >,
+    >,
+    refreshing: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl WebCache {
+    fn get(
+        &self,
+        key: &str,
+        rev: u64,
+    ) -> Option<(std::time::Duration, std::sync::Arc<dashboard::DashData>)> {
+        let map = self.dash.lock().ok()?;
+        map.get(key)
+            .filter(|(_, r, _)| *r == rev)
+            .map(|(at, _, d)| (at.elapsed(), d.clone()))
+    }
+    fn put(&self, key: &str, rev: u64, d: std::sync::Arc<dashboard::DashData>) {
+        if let Ok(mut map) = self.dash.lock() {
+            // Bounded: months × shadings in use are few; drop all if someone walks the calendar.
+            if map.len() >= 64 {
+                map.clear();
+            }
+            map.insert(key.to_string(), (std::time::Instant::now(), rev, d));
+        }
+    }
+    /// True when the caller should refresh `key` (no one else is).
+    fn start_refresh(&self, key: &str) -> bool {
+        self.refreshing
+            .lock()
+            .map(|mut s| s.insert(key.to_string()))
+            .unwrap_or(false)
+    }
+    fn end_refresh(&self, key: &str) {
+        if let Ok(mut s) = self.refreshing.lock() {
+            s.remove(key);
+        }
+    }
+}
+
 /// Largest portal submission (text plus one photo).
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 

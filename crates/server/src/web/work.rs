@@ -222,18 +222,15 @@ pub async fn queue(
         // An admin looking at the queue sees every unit's; a handler only their own.
         scope_unit: (user.role() == Role::Handler)
             .then(|| user.user.unit_code.clone().unwrap_or_default()),
-        statuses: vec![
-            Status::Dispatched,
-            Status::Accepted,
-            Status::InProgress,
-            Status::Suspended,
-        ],
+        statuses: vec![Status::Dispatched, Status::Accepted, Status::InProgress],
         ..Default::default()
     };
     match tab.as_str() {
         "warning" => f.warning_at = Some(app.now()),
         "overdue" => f.overdue = Some(true),
         "new" => f.statuses = vec![Status::Dispatched],
+        // 挂账 matters have no running deadline; they would crowd the top of the queue.
+        "suspended" => f.statuses = vec![Status::Suspended],
         _ => {}
     }
     let rows = match list_rows(&app, &f).await {
@@ -259,6 +256,7 @@ pub async fn queue(
                 ("new", "待签收"),
                 ("warning", "即将超时"),
                 ("overdue", "已超时"),
+                ("suspended", "挂账"),
             ],
         ),
         rows,
