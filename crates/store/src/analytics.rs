@@ -5,13 +5,6 @@
 
 use jiesu_domain::analytics::{AnswerCount, DueRequest, Evidence, PlaceCount};
 
-/// How a callback's satisfaction answer is read from its payload in each dialect.
-const SATISFACTION: &str = if PG {
-    "(e.payload::json ->> 'satisfaction')"
-} else {
-    "json_extract(e.payload, '$.satisfaction')"
-};
-
 impl Db {
     /// When the first request on record was received (epoch ms), if any.
     pub async fn history_start(&self) -> Result<Option<i64>> {
@@ -46,18 +39,18 @@ impl Db {
     }
 
     /// Satisfaction answers of callbacks recorded in [start, end), per the request's
-    /// (category, street, community): how many, and how many 不满意.
+    /// (category, street, community): how many, and how many 不满意. Read from the assessment
+    /// facts (`assessment_callbacks`, satisfaction 0 none … 3 不满意, kept with the events), which
+    /// are indexed by time and narrow, instead of the event payloads.
     pub async fn callback_answers(&self, start: i64, end: i64) -> Result<Vec<AnswerCount>> {
-        let sql = format!(
-            "SELECT r.category, r.street, r.community, COUNT(*), \
-                 SUM(CASE WHEN {SATISFACTION} = 'unsatisfied' THEN 1 ELSE 0 END) \
-             FROM request_events e JOIN requests r ON r.id = e.request_id \
-             WHERE e.at >= $1 AND e.at < $2 AND e.kind = 'callback_recorded' \
-                 AND r.category IS NOT NULL AND {SATISFACTION} IS NOT NULL \
-             GROUP BY r.category, r.street, r.community"
-        );
+        let sql = "SELECT r.category, r.street, r.community, COUNT(*), \
+                 SUM(CASE WHEN c.satisfaction = 3 THEN 1 ELSE 0 END) \
+             FROM assessment_callbacks c JOIN requests r ON r.id = c.request_id \
+             WHERE c.at >= $1 AND c.at < $2 AND c.reached AND c.satisfaction > 0 \
+                 AND r.category IS NOT NULL \
+             GROUP BY r.category, r.street, r.community";
         type Row = (String, Option<String>, Option<String>, i64, i64);
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql))
+        let rows: Vec<Row> = sqlx::query_as(sql)
             .bind(start)
             .bind(end)
             .fetch_all(&self.read)
