@@ -25,7 +25,8 @@ CREATE TABLE assessment_cycles (
     replied_at BIGINT
 );
 CREATE INDEX assessment_cycles_request ON assessment_cycles (request_id);
-CREATE INDEX assessment_cycles_opened ON assessment_cycles (opened_at);
+-- Covering: a period is a range of this index alone (an index-only scan, no heap visits).
+CREATE INDEX assessment_cycles_opened ON assessment_cycles (opened_at) INCLUDE (valid_from, valid_to, response_due, completion_due, accepted_at, contacted_at, replied_at, unit, street, category, channel);
 
 -- One row per 回访, with the neighbouring callbacks' times so the counted one of a period is
 -- found without a window function.
@@ -46,7 +47,8 @@ CREATE TABLE assessment_callbacks (
     prev_reached_at BIGINT NOT NULL
 );
 CREATE INDEX assessment_callbacks_request ON assessment_callbacks (request_id);
-CREATE INDEX assessment_callbacks_at ON assessment_callbacks (at);
+-- Covering: a period is a range of this index alone (an index-only scan, no heap visits).
+CREATE INDEX assessment_callbacks_at ON assessment_callbacks (at) INCLUDE (valid_to, reached, resolved, satisfaction, next_at, next_reached_at, prev_reached_at, unit, street, category, channel);
 
 -- One row per whistled department (吹哨报到 双考核).
 CREATE TABLE assessment_whistles (
