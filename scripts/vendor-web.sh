@@ -8,5 +8,5 @@ trap 'rm -rf "$tmp"' EXIT
   && tar xzf htmx.org-2.0.11.tgz && mv package htmx \
   && tar xzf echarts-5.6.0.tgz && mv package echarts)
 cp "$tmp/htmx/dist/htmx.min.js" crates/server/static/vendor/
-cp "$tmp/echarts/dist/echarts.simple.min.js" crates/server/static/vendor/
+cp "$tmp/echarts/dist/echarts.min.js" crates/server/static/vendor/
 echo "vendored htmx 2.0.11 and echarts 5.6.0"

@@ -553,6 +553,50 @@ async fn admin(app: &App) {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("日期格式应为"));
+    // A category routed to another unit: the next intake's routing follows at once.
+    let (s, _, _) = admin
+        .post(
+            "/admin/category",
+            &[
+                ("c.code", common::STREET_CATEGORY),
+                ("c.responsible", "housing-admin"),
+                ("c.sla", "nonsense"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let sla = app.dir.world.sla.classes[0].code.clone();
+    let (s, _, _) = admin
+        .post(
+            "/admin/category",
+            &[
+                ("c.code", common::STREET_CATEGORY),
+                ("c.responsible", "housing-admin"),
+                ("c.sla", sla.as_str()),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = admin.get("/admin").await;
+    assert!(html.contains("分类的责任单位和时限已保存") || html.contains("系统管理"));
+    let audit = app
+        .store
+        .audit_for("world", common::STREET_CATEGORY)
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, "edit_category");
+    let world = app.store.load_world().await.unwrap().unwrap();
+    let cat = world
+        .categories
+        .iter()
+        .find(|c| c.code == common::STREET_CATEGORY)
+        .unwrap();
+    assert_eq!(
+        cat.responsible,
+        Some(jiesu_world::Responsible::Unit("housing-admin".into()))
+    );
     // Accounts: a weak password is refused beside the field.
     let (s, html, _) = admin
         .post(

@@ -57,6 +57,7 @@ struct AdminPage {
     holidays: Vec<HolidayRow>,
     w: jiesu_world::AssessmentWeights,
     form: Vec<(String, String)>,
+    leaves: Vec<Opt>,
 }
 
 impl AdminPage {
@@ -199,6 +200,16 @@ async fn render(
             .collect(),
         w: dir.world.weights.clone(),
         form,
+        leaves: dir
+            .world
+            .categories
+            .iter()
+            .filter(|c| dir.is_leaf_category(&c.code))
+            .map(|c| Opt {
+                code: c.code.clone(),
+                label: c.name.clone(),
+            })
+            .collect(),
     });
     *r.status_mut() = status;
     r
@@ -222,6 +233,8 @@ pub async fn show(
         Some("weights") => "考评权重已保存，即时生效。",
         Some("holidays") => "节假日已保存，即时生效。",
         Some("sla") => "时限已保存，此后派单按新时限计算。",
+        Some("category") => "分类的责任单位和时限已保存，此后受理按新设置派单。",
+        Some("unit") => "单位名称已保存。",
         _ => "",
     };
     render(
@@ -501,4 +514,101 @@ pub async fn save_sla(
     )
     .await;
     Redirect::to("/admin?ok=sla").into_response()
+}
+
+/// A leaf category's routing: its responsible unit (or the request's street office) and SLA
+/// class.
+pub async fn save_category(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    let mut errors = FieldErrors::default();
+    let mut world = app.dir.world.clone();
+    let code = form.text("c.code");
+    let idx = world.categories.iter().position(|c| c.code == code);
+    match idx {
+        None => errors.add("c.code", "请选择分类。"),
+        Some(_) if !app.dir.is_leaf_category(&code) => {
+            errors.add("c.code", "只有末级分类有责任单位和时限。")
+        }
+        _ => {}
+    }
+    let responsible = match form.get("c.responsible") {
+        Some("street") => Some(jiesu_world::Responsible::Street),
+        Some(u) if app.dir.unit(u).is_some() => Some(jiesu_world::Responsible::Unit(u.into())),
+        _ => {
+            errors.add("c.responsible", "请选择责任单位。");
+            None
+        }
+    };
+    let sla = form.text("c.sla");
+    if !world.sla.classes.iter().any(|c| c.code == sla) {
+        errors.add("c.sla", "请选择时限类别。");
+    }
+    let (Some(i), Some(responsible), true) = (idx, responsible, errors.is_empty()) else {
+        return render(&app, &user, String::new(), errors, form.0).await;
+    };
+    let before = format!(
+        "{:?} {}",
+        world.categories[i].responsible,
+        world.categories[i].sla_class.clone().unwrap_or_default()
+    );
+    world.categories[i].responsible = Some(responsible.clone());
+    world.categories[i].sla_class = Some(sla.clone());
+    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
+        return api_error_page(&user, &e);
+    }
+    audit(
+        &app,
+        &user,
+        "edit_category",
+        &code,
+        format!("{before} → {responsible:?} {sla}"),
+    )
+    .await;
+    Redirect::to("/admin?ok=category").into_response()
+}
+
+/// A unit's display name (its code, which events refer to, never changes).
+pub async fn save_unit(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    let mut errors = FieldErrors::default();
+    let mut world = app.dir.world.clone();
+    let code = form.text("n.code");
+    let idx = world.units.iter().position(|u| u.code == code);
+    if idx.is_none() {
+        errors.add("n.code", "请选择单位。");
+    }
+    let name = form.text("n.name");
+    if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
+        errors.add("n.name", "名称为1–40个字符。");
+    }
+    let (Some(i), true) = (idx, errors.is_empty()) else {
+        return render(&app, &user, String::new(), errors, form.0).await;
+    };
+    let before = std::mem::replace(&mut world.units[i].name, name.clone());
+    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
+        return api_error_page(&user, &e);
+    }
+    audit(
+        &app,
+        &user,
+        "edit_unit",
+        &code,
+        format!("{before} → {name}"),
+    )
+    .await;
+    Redirect::to("/admin?ok=unit").into_response()
 }

@@ -22,9 +22,9 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/vendor/htmx.min.js"),
     ),
     (
-        "vendor/echarts.simple.min.js",
+        "vendor/echarts.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../static/vendor/echarts.simple.min.js"),
+        include_bytes!("../../static/vendor/echarts.min.js"),
     ),
 ];
 

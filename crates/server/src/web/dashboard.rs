@@ -239,7 +239,7 @@ async fn build(
         "legend": {"data": ["响应率", "解决率", "满意率"]},
         "grid": {"left": 40, "right": 16, "top": 36, "bottom": 28},
         "xAxis": {"type": "category", "data": months},
-        "yAxis": {"type": "value", "min": 0, "max": 100},
+        "yAxis": {"type": "value", "scale": true, "max": 100},
         "series": [
             {"name": "响应率", "type": "line", "data": round(&resp)},
             {"name": "解决率", "type": "line", "data": round(&reso)},

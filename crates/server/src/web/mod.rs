@@ -104,6 +104,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/weights", post(admin::save_weights))
         .route("/admin/holidays", post(admin::save_holidays))
         .route("/admin/sla", post(admin::save_sla))
+        .route("/admin/category", post(admin::save_category))
+        .route("/admin/unit", post(admin::save_unit))
         .route("/static/{*path}", get(assets::serve))
 }
 

@@ -43,6 +43,8 @@ pub fn row(app: &AppState, st: &RequestState, now: Timestamp) -> Row {
     let left = match (st.status.is_in_handling(), st.completion_due) {
         (true, Some(due)) if sla == "paused" => format!("延期待批（{}）", fmt::datetime(due)),
         (true, Some(due)) => fmt::time_left(due, now),
+        // Replied or suspended after a breach: the clock stopped, the breach stands.
+        _ if sla == "overdue" => "已超时".into(),
         _ => String::new(),
     };
     let name = |o: Option<&String>| o.cloned().unwrap_or_default();
