@@ -25,16 +25,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiesu_domain::Role;
 
+/// When it was computed, under which world revision, and the data.
+type DashEntry = (std::time::Instant, u64, std::sync::Arc<dashboard::DashData>);
+
 /// Computed page data kept briefly (the dashboard's month aggregation), keyed by what it shows
 /// and the world revision it was computed under.
 #[derive(Default)]
 pub struct WebCache {
-    dash: std::sync::Mutex<
-        std::collections::HashMap<
-            String,
-            (std::time::Instant, u64, std::sync::Arc<dashboard::DashData>),
-        >,
-    >,
+    dash: std::sync::Mutex<std::collections::HashMap<String, DashEntry>>,
     refreshing: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 

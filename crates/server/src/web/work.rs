@@ -713,7 +713,7 @@ fn detail_of(app: &AppState, e: &Event) -> String {
     };
     if let Some(r) = &e.reason {
         if !d.is_empty() {
-            d.push_str("；");
+            d.push('；');
         }
         d.push_str(&format!("理由：{r}"));
     }
