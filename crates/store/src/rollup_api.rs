@@ -30,16 +30,17 @@ pub fn assessment_sql(by: GroupBy) -> [String; 3] {
     // callback after it inside the period and the cut-off); a request with only unreached
     // ones is counted once, on its latest callback, when no reached callback precedes it
     // inside the period.
-    let last_reached = "reached AND (next_reached_at >= $2 OR next_reached_at > $3)";
+    // `lr`: this row is the request's counted (latest reached) callback; computed once per
+    // row in the inner query rather than once per sum.
     let callbacks = format!(
-        "SELECT {g}, \
-         SUM(CASE WHEN {last_reached} THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN {last_reached} AND resolved THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN {last_reached} AND satisfaction = 1 THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN {last_reached} AND satisfaction = 2 THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN {last_reached} AND satisfaction = 3 THEN 1 ELSE 0 END), \
+        "SELECT {g}, SUM(lr), SUM(CASE WHEN resolved THEN lr ELSE 0 END), \
+         SUM(CASE WHEN satisfaction = 1 THEN lr ELSE 0 END), \
+         SUM(CASE WHEN satisfaction = 2 THEN lr ELSE 0 END), \
+         SUM(CASE WHEN satisfaction = 3 THEN lr ELSE 0 END), \
          SUM(CASE WHEN (next_at >= $2 OR next_at > $3) AND prev_reached_at < $1 THEN 1 ELSE 0 END) \
-         FROM assessment_callbacks WHERE at >= $1 AND at < $2 AND at <= $3 AND valid_to > $3 \
+         FROM (SELECT {g}, resolved, satisfaction, next_at, prev_reached_at, \
+               CASE WHEN reached AND (next_reached_at >= $2 OR next_reached_at > $3) THEN 1 ELSE 0 END AS lr \
+               FROM assessment_callbacks WHERE at >= $1 AND at < $2 AND at <= $3 AND valid_to > $3) AS c \
          GROUP BY {g}"
     );
     let whistles = format!(
