@@ -1597,10 +1597,14 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
     // Across chunks a dry run cannot lean on the database to catch repeated ids.
     let mut seen_dry: HashSet<String> = HashSet::new();
     let mut chunk: Vec<Built> = Vec::with_capacity(a.chunk);
+    // The chunk's keys: a linear scan of the chunk per row was quadratic in the chunk size.
+    let mut chunk_keys: HashSet<String> = HashSet::with_capacity(a.chunk);
     let mut rec = csv::ByteRecord::new();
     let mut row = 0u64;
-    // Open rows with a due date, judged once the file's last time is known.
-    let mut open_due: Vec<RequestState> = Vec::new();
+    // Completion deadlines of open rows with a due date that our SLA rule would flag once
+    // passed, judged once the file's last time is known. Only the instant is kept, not the
+    // state: memory stays flat however many such rows a file has.
+    let mut open_due: Vec<Timestamp> = Vec::new();
     let mut latest: Option<Timestamp> = None;
     loop {
         let line = match rows.next(&mut rec, &imp)? {
@@ -1661,9 +1665,7 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
         }
         match built {
             Ok(b) => {
-                if chunk.iter().any(|x| x.key == b.key)
-                    || (a.dry_run && !seen_dry.insert(b.key.clone()))
-                {
+                if chunk_keys.contains(&b.key) || (a.dry_run && !seen_dry.insert(b.key.clone())) {
                     report.skipped_duplicate_in_file += 1;
                     report.warn(r.issue(
                         Some(imp.cols.id),
@@ -1674,15 +1676,21 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
                 }
                 count_stats(&mut report, &b);
                 latest = latest.max(Some(b.st.updated_at));
-                if b.file_due.is_some() && b.st.closed_at.is_none() {
-                    open_due.push(b.st.clone());
+                if b.file_due.is_some()
+                    && b.st.closed_at.is_none()
+                    && let Some(due) = b.st.completion_due
+                    && breaches_completion(&b.st, Timestamp::MAX)
+                {
+                    open_due.push(due);
                 }
+                chunk_keys.insert(b.key.clone());
                 chunk.push(b);
             }
             Err(issue) => report.reject(issue),
         }
         if chunk.len() >= a.chunk {
             flush(&store, &mut chunk, &mut report, a.dry_run).await?;
+            chunk_keys.clear();
         }
     }
     flush(&store, &mut chunk, &mut report, a.dry_run).await?;
@@ -1691,20 +1699,8 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
     if let Some(d) = &mut report.due_date {
         d.as_of = latest;
         if let Some(as_of) = latest {
-            d.open_overdue_as_of = open_due
-                .iter()
-                .filter(|st| {
-                    jiesu_domain::sla_breaches(st, as_of).iter().any(|e| {
-                        matches!(
-                            e.kind,
-                            EventKind::Escalated {
-                                escalation: jiesu_domain::EscalationKind::CompletionOverdue,
-                                ..
-                            }
-                        )
-                    })
-                })
-                .count() as u64;
+            // `sla_breaches` flags a running completion clock once `completion_due < now`.
+            d.open_overdue_as_of = open_due.iter().filter(|&&due| due < as_of).count() as u64;
         }
         d.on_time_rate_of_closed = pct(d.closed_on_time, d.closed);
         d.on_time_rate_of_all = pct(d.closed_on_time, d.with_due_date);
@@ -1717,6 +1713,19 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
         0.0
     };
     Ok(report)
+}
+
+/// Whether our SLA sweep (`sla_breaches`) would raise a completion-overdue 督办 at `now`.
+fn breaches_completion(st: &RequestState, now: Timestamp) -> bool {
+    jiesu_domain::sla_breaches(st, now).iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::Escalated {
+                escalation: jiesu_domain::EscalationKind::CompletionOverdue,
+                ..
+            }
+        )
+    })
 }
 
 /// On-time figures from the replayed state: the deadline is the one in the dispatch event (the

@@ -167,6 +167,7 @@ async fn load(
     operator: String,
     handler: String,
     stop: Arc<AtomicBool>,
+    filed: Arc<AtomicU64>,
     n: usize,
 ) -> (u64, u64) {
     let client = reqwest::Client::builder()
@@ -207,6 +208,7 @@ async fn load(
             continue;
         };
         ok += 1;
+        filed.fetch_add(1, Ordering::SeqCst);
         let _ = client
             .post(format!("{base}/api/v1/requests/{id}/accept"))
             .bearer_auth(&handler)
@@ -267,6 +269,7 @@ async fn scenario(db: &str, servers: usize, kills: usize) {
         procs.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
     ));
     let stop = Arc::new(AtomicBool::new(false));
+    let filed_now = Arc::new(AtomicU64::new(0));
     let loaders: Vec<_> = (0..4)
         .map(|n| {
             tokio::spawn(load(
@@ -274,6 +277,7 @@ async fn scenario(db: &str, servers: usize, kills: usize) {
                 operator.clone(),
                 handler.clone(),
                 stop.clone(),
+                filed_now.clone(),
                 n,
             ))
         })
@@ -281,8 +285,14 @@ async fn scenario(db: &str, servers: usize, kills: usize) {
 
     let started = Instant::now();
     for k in 0..kills {
-        // Vary the moment of the kill: mid-intake, mid-fan-out, mid-delivery.
-        tokio::time::sleep(Duration::from_millis(400 + 250 * (k as u64 % 4))).await;
+        // Kill only under load: wait for 30 more requests since the last (re)start, however
+        // slow the machine, then vary the moment (mid-intake, mid-fan-out, mid-delivery).
+        let target = filed_now.load(Ordering::SeqCst) + 30;
+        let wait_until = Instant::now() + Duration::from_secs(60);
+        while filed_now.load(Ordering::SeqCst) < target && Instant::now() < wait_until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(97 * (k as u64 % 5))).await;
         let victim = k % servers;
         {
             let mut b = bases.write().expect("lock");
@@ -363,8 +373,12 @@ async fn scenario(db: &str, servers: usize, kills: usize) {
     assert_eq!(bad, 0, "deliveries with a bad signature");
 }
 
+/// The two scenarios one after the other: each wants the machine's cores for its servers.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkilled_servers_lose_no_events_sqlite() {
+    let _serial = SERIAL.lock().await;
     let dir = std::env::temp_dir().join(format!("jiesu-kill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp dir");
@@ -375,6 +389,7 @@ async fn sigkilled_servers_lose_no_events_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkilled_servers_lose_no_events_postgres() {
+    let _serial = SERIAL.lock().await;
     let Ok(admin_url) = std::env::var("JIESU_TEST_PG_URL") else {
         eprintln!("skipped: JIESU_TEST_PG_URL is not set");
         return;

@@ -178,6 +178,9 @@ pub fn spec() -> Value {
     for (path, item) in crate::api::analytics::openapi_paths() {
         paths[path] = item;
     }
+    for (path, item) in crate::events::openapi_paths() {
+        paths[path] = item;
+    }
     for (action, schema) in action_schemas() {
         let mut o = op(
             &format!("action `{action}` on a request"),

@@ -358,6 +358,18 @@ async fn bad_webhook_input_is_refused_by_field(app: &App) {
     );
     let (s, _) = app.get("operator", "/api/v1/webhooks").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, doc) = app.call("GET", None, "/api/v1/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{id}/disable",
+        "/api/v1/webhooks/dead-letters",
+        "/api/v1/webhooks/dead-letters/retry",
+        "/api/v1/webhooks/dead-letters/{id}/retry",
+        "/api/v1/requests/export",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} undocumented");
+    }
     let (s, v) = app
         .get("admin", "/api/v1/webhooks/dead-letters?limit=0")
         .await;

@@ -97,6 +97,14 @@ impl Db {
     /// transaction; returns how many outbox rows it took. Rows fanned out when no subscriber
     /// is active are simply consumed: a webhook receives the events after its creation.
     pub async fn outbox_fan_out(&self, now: Timestamp, limit: u32) -> Result<usize> {
+        // Look before taking the write lock: an idle worker must not queue behind (or in front
+        // of) intake on SQLite's single writer every quarter second.
+        let any: Option<i64> = sqlx::query_scalar("SELECT id FROM event_outbox LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?;
+        if any.is_none() {
+            return Ok(0);
+        }
         let mut tx = begin_write(&self.write).await?;
         let sql = format!("SELECT id FROM event_outbox ORDER BY id LIMIT $1{SKIP_LOCKED}");
         let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
@@ -141,6 +149,16 @@ impl Db {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+             AND webhook_id IN (SELECT id FROM webhooks WHERE disabled_at IS NULL) LIMIT 1",
+        )
+        .bind(ms(now))
+        .fetch_optional(&self.read)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = begin_write(&self.write).await?;
         let sql = format!(
             "SELECT d.id FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
