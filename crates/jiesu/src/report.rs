@@ -39,7 +39,8 @@ const RECURRING: usize = 30;
 pub struct MonthlyReport {
     #[serde(flatten)]
     pub assessment: AssessmentView,
-    pub overdue: OverdueView,
+    /// Not computed for the CSV, which shows the rates only.
+    pub overdue: Option<OverdueView>,
     /// For a week, month or day (not for a quarter or a year).
     pub hotspots: Option<HotspotsView>,
     pub spikes: Option<SpikesView>,
@@ -47,7 +48,8 @@ pub struct MonthlyReport {
     pub recurring: Option<RecurringView>,
 }
 
-/// Computes the report (what the API computes for the same parameters).
+/// Computes the report (what the API computes for the same parameters). Without `analytics`
+/// only the assessment (what the CSV shows). The parts are read side by side.
 pub async fn build(
     store: &Store,
     dir: &Directory,
@@ -55,60 +57,80 @@ pub async fn build(
     by: GroupBy,
     as_of: Timestamp,
     bottom: usize,
+    analytics: bool,
 ) -> Result<MonthlyReport> {
     let api = |e: jiesu_server::ApiError| anyhow!("{}", e.body.message);
+    let granularity = Granularity::of(&period).filter(|_| analytics);
+    let cells = granularity.map(|g| CellParams {
+        period: period.clone(),
+        granularity: g,
+        level: PlaceLevel::Street,
+        baseline: BaselineKind::Auto,
+        trailing: g.default_trailing(),
+        category: None,
+        limit: HOTSPOTS,
+    });
     let assessment =
-        jiesu_server::api::assessment::compute(store, dir, period.clone(), by, as_of, bottom)
-            .await
-            .map_err(api)?;
-    let overdue = an::overdue_view(store, dir, &period, as_of, None, usize::MAX)
-        .await
-        .map_err(api)?;
-    let (mut hotspots, mut spikes, mut recurring) = (None, None, None);
-    if let Some(g) = Granularity::of(&period) {
-        let p = CellParams {
-            period: period.clone(),
-            granularity: g,
-            level: PlaceLevel::Street,
-            baseline: BaselineKind::Auto,
-            trailing: g.default_trailing(),
-            category: None,
-            limit: HOTSPOTS,
-        };
-        hotspots = Some(
-            an::hotspots_view(store, dir, &p, HotSort::Count)
+        jiesu_server::api::assessment::compute(store, dir, period.clone(), by, as_of, bottom);
+    let overdue = async {
+        match analytics {
+            true => an::overdue_view(store, dir, &period, as_of, None, usize::MAX)
                 .await
-                .map_err(api)?,
-        );
-        let p = CellParams { limit: SPIKES, ..p };
-        spikes = Some(
-            an::spikes_view(store, dir, &p, 0.001, 5, 5)
-                .await
-                .map_err(api)?,
-        );
-        if g == Granularity::Month {
-            recurring = Some(
-                an::recurring_view(
-                    store,
-                    dir,
-                    &period,
-                    RECURRING_MONTHS,
-                    PlaceLevel::Community,
-                    RECURRING_MONTHS.div_ceil(2),
-                    3,
-                    RECURRING,
-                )
-                .await
-                .map_err(api)?,
-            );
+                .map(Some),
+            false => Ok(None),
         }
-    }
+    };
+    let hotspots = async {
+        match &cells {
+            Some(p) => an::hotspots_view(store, dir, p, HotSort::Count)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let spikes = async {
+        match &cells {
+            Some(p) => an::spikes_view(
+                store,
+                dir,
+                &CellParams {
+                    limit: SPIKES,
+                    ..p.clone()
+                },
+                0.001,
+                5,
+                5,
+            )
+            .await
+            .map(Some),
+            None => Ok(None),
+        }
+    };
+    let recurring = async {
+        match granularity {
+            Some(Granularity::Month) => an::recurring_view(
+                store,
+                dir,
+                &period,
+                RECURRING_MONTHS,
+                PlaceLevel::Community,
+                RECURRING_MONTHS.div_ceil(2),
+                3,
+                RECURRING,
+            )
+            .await
+            .map(Some),
+            _ => Ok(None),
+        }
+    };
+    let (assessment, overdue, hotspots, spikes, recurring) =
+        tokio::join!(assessment, overdue, hotspots, spikes, recurring);
     Ok(MonthlyReport {
-        assessment,
-        overdue,
-        hotspots,
-        spikes,
-        recurring,
+        assessment: assessment.map_err(api)?,
+        overdue: overdue.map_err(api)?,
+        hotspots: hotspots.map_err(api)?,
+        spikes: spikes.map_err(api)?,
+        recurring: recurring.map_err(api)?,
     })
 }
 
@@ -139,7 +161,7 @@ pub async fn run(a: ReportArgs<'_>) -> Result<()> {
     };
     let dir = Directory::new(world);
     let started = std::time::Instant::now();
-    let report = build(&store, &dir, period, by, as_of, a.bottom).await?;
+    let report = build(&store, &dir, period, by, as_of, a.bottom, a.format != "csv").await?;
     let computed_ms = started.elapsed().as_secs_f64() * 1000.0;
     match a.format {
         "json" => std::fs::write(a.out, serde_json::to_string_pretty(&report)?),
@@ -159,7 +181,7 @@ pub async fn run(a: ReportArgs<'_>) -> Result<()> {
     eprintln!(
         "{} groups, {} overdue, computed in {computed_ms:.0} ms, written in {:.0} ms to {}",
         report.assessment.assessment.groups.len(),
-        report.overdue.total,
+        report.overdue.as_ref().map_or(0, |o| o.total),
         started.elapsed().as_secs_f64() * 1000.0 - computed_ms,
         a.out.display()
     );
@@ -434,8 +456,8 @@ pub fn xlsx(r: &MonthlyReport, dir: &Directory, out: &Path) -> Result<()> {
     // 超期清单
     let rows: Vec<Vec<Cell>> = r
         .overdue
-        .items
         .iter()
+        .flat_map(|o| &o.items)
         .map(|o| {
             vec![
                 text(&o.tracking_code),
@@ -636,7 +658,8 @@ pub fn xlsx(r: &MonthlyReport, dir: &Directory, out: &Path) -> Result<()> {
             "超期清单",
             format!(
                 "办理时限在本期内、截止时未按时答复的诉求 {} 件（其中仍未答复 {} 件）",
-                r.overdue.total, r.overdue.open
+                r.overdue.as_ref().map_or(0, |o| o.total),
+                r.overdue.as_ref().map_or(0, |o| o.open)
             ),
         ),
         (

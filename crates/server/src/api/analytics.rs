@@ -191,6 +191,7 @@ pub struct CellQuery {
 }
 
 /// Parsed hot-spot / spike parameters.
+#[derive(Debug, Clone)]
 pub struct CellParams {
     pub period: Period,
     pub granularity: Granularity,
