@@ -178,10 +178,13 @@ pub async fn run(a: ReportArgs<'_>) -> Result<()> {
         }
     }
     .with_context(|| format!("writing {}", a.out.display()))?;
+    let overdue = match &report.overdue {
+        Some(o) => format!(", {} overdue", o.total),
+        None => String::new(),
+    };
     eprintln!(
-        "{} groups, {} overdue, computed in {computed_ms:.0} ms, written in {:.0} ms to {}",
+        "{} groups{overdue}, computed in {computed_ms:.0} ms, written in {:.0} ms to {}",
         report.assessment.assessment.groups.len(),
-        report.overdue.as_ref().map_or(0, |o| o.total),
         started.elapsed().as_secs_f64() * 1000.0 - computed_ms,
         a.out.display()
     );
