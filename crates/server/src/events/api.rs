@@ -59,27 +59,19 @@ pub struct Created {
     pub secret: String,
 }
 
-/// Checks a receiver URL. Plain `http` only: this build carries no TLS stack (see
-/// docs/events.md), so an `https` URL is refused rather than failing at every delivery.
+/// Checks a receiver URL: `http` (intranet receivers) or `https` (rustls, with the system's
+/// root certificates).
 pub fn check_url(url: &str) -> ApiResult<reqwest::Url> {
     let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
         ApiError::invalid("url", "invalid_url", format!("not an absolute URL: {e}"))
     })?;
     match parsed.scheme() {
-        "http" => {}
-        "https" => {
-            return Err(ApiError::invalid(
-                "url",
-                "unsupported_scheme",
-                "this build sends webhooks over http only; point it at a TLS-terminating \
-                 egress proxy for https receivers",
-            ));
-        }
+        "http" | "https" => {}
         other => {
             return Err(ApiError::invalid(
                 "url",
                 "unsupported_scheme",
-                format!("scheme `{other}`: use http://"),
+                format!("scheme `{other}`: use http:// or https://"),
             ));
         }
     }
@@ -271,4 +263,18 @@ pub async fn retry_all(
     )
     .await?;
     Ok(Json(Retried { retried: n }))
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::check_url;
+
+    #[test]
+    fn http_and_https_receivers_are_accepted_other_schemes_not() {
+        assert!(check_url("http://10.0.0.5:8080/hook").is_ok());
+        assert!(check_url("https://hooks.example.gov.cn/jiesu").is_ok());
+        let e = check_url("ftp://example.org/h").unwrap_err();
+        assert_eq!(e.body.code, "unsupported_scheme");
+        assert!(check_url("https://user:pw@example.org/h").is_err());
+    }
 }
