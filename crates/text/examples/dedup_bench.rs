@@ -1,11 +1,13 @@
 //! Near-duplicate benchmark; prints JSON.
 //!
-//! `cargo run --release -p jiesu-text --example dedup_bench -- --data /work/shared/data/tipdm2020`
+//! `cargo run --release -p jiesu-text --example dedup_bench -- --data /work/shared/data/tipdm2020 [--server-distance 10]`
 //!
 //! Replays messages_with_votes.csv in time order: each message queries the index (30-day window,
 //! same district when one is named) and is then inserted. Recall: share of the 55 known
 //! duplicate groups whose every later member finds an earlier member. False merges: suggestions
-//! pairing messages outside one known group (an upper bound: unknown duplicates count as false).
+//! pairing messages outside one known group (an upper bound: unknown duplicates count as false),
+//! and the rate on pairs known to differ (members of two different known groups). Both at the
+//! library default threshold and at the one the server uses.
 //! Then 1,000,000 hashes are indexed and lookup latency is measured.
 
 use std::collections::HashMap;
@@ -17,6 +19,8 @@ use jiesu_text::{DEFAULT_MAX_DISTANCE, DuplicateIndex, Segmenter, simhash};
 use serde_json::json;
 
 const WINDOW: i64 = 30 * 86_400;
+/// The SimHash threshold the server's intake uses (crates/server/src/api/suggest.rs).
+const SERVER_MAX_DISTANCE: u32 = 10;
 
 fn main() {
     if let Err(e) = run() {
@@ -59,6 +63,97 @@ fn district(text: &str) -> String {
     String::new()
 }
 
+/// Replay the messages in time order at one threshold; recall and false-merge figures.
+fn replay(
+    messages: &[(u64, String, i64)],
+    hashes: &[u64],
+    group_of: &HashMap<u64, String>,
+    segmenter: &Arc<Segmenter>,
+    max_distance: u32,
+) -> serde_json::Value {
+    let mut index = DuplicateIndex::new(segmenter.clone(), max_distance);
+    let mut group_ok: HashMap<String, bool> = HashMap::new();
+    let mut seen_group: HashMap<String, usize> = HashMap::new();
+    let (mut suggestions, mut false_suggestions, mut flagged_non_dups, mut non_dups) =
+        (0usize, 0usize, 0usize, 0usize);
+    let started = Instant::now();
+    for (id, text, time) in messages {
+        let place = district(text);
+        let hits = index.query(text, &place, *time, WINDOW);
+        let group = group_of.get(id);
+        for (other, _) in &hits {
+            suggestions += 1;
+            if group.is_none() || group_of.get(other) != group {
+                false_suggestions += 1;
+            }
+        }
+        match group {
+            Some(g) => {
+                let earlier = seen_group.entry(g.clone()).or_insert(0);
+                if *earlier > 0 {
+                    let found = hits.iter().any(|(o, _)| group_of.get(o) == Some(g));
+                    let ok = group_ok.entry(g.clone()).or_insert(true);
+                    *ok &= found;
+                }
+                *earlier += 1;
+            }
+            None => {
+                non_dups += 1;
+                if !hits.is_empty() {
+                    flagged_non_dups += 1;
+                }
+            }
+        }
+        index.insert(*id, text, &place, *time);
+    }
+    let replay_seconds = started.elapsed().as_secs_f64();
+    let groups_total = group_ok.len();
+    let groups_found = group_ok.values().filter(|ok| **ok).count();
+
+    // Pairs known to differ: members of two different known duplicate groups. How many of
+    // them the index would suggest (same place, within the window, SimHash within the
+    // threshold), and how many the text alone would (distance only).
+    let members: Vec<usize> = (0..messages.len())
+        .filter(|&i| group_of.contains_key(&messages[i].0))
+        .collect();
+    let (mut pairs, mut text_close, mut suggested_pairs, mut gated_pairs) = (0usize, 0, 0, 0);
+    for (a, &i) in members.iter().enumerate() {
+        for &j in &members[a + 1..] {
+            if group_of[&messages[i].0] == group_of[&messages[j].0] {
+                continue;
+            }
+            pairs += 1;
+            let close = (hashes[i] ^ hashes[j]).count_ones() <= max_distance;
+            let gated = district(&messages[i].1) == district(&messages[j].1)
+                && (messages[i].2 - messages[j].2).abs() <= WINDOW;
+            text_close += usize::from(close);
+            gated_pairs += usize::from(gated);
+            suggested_pairs += usize::from(close && gated);
+        }
+    }
+    json!({
+        "max_distance": max_distance,
+        "known_groups": groups_total,
+        "groups_recalled": groups_found,
+        "group_recall": groups_found as f64 / groups_total.max(1) as f64,
+        "suggestions": suggestions,
+        "suggestions_outside_known_groups": false_suggestions,
+        // Upper bound: a suggestion involving a message outside every known group counts as false.
+        "false_merge_suggestion_rate_upper_bound": false_suggestions as f64 / suggestions.max(1) as f64,
+        "non_duplicate_messages": non_dups,
+        "non_duplicates_with_a_suggestion_rate": flagged_non_dups as f64 / non_dups.max(1) as f64,
+        "known_different_pairs": {
+            "pairs": pairs,
+            "same_place_within_window": gated_pairs,
+            "suggested": suggested_pairs,
+            "false_merge_suggestion_rate": suggested_pairs as f64 / pairs.max(1) as f64,
+            "false_merge_suggestion_rate_same_place_window": suggested_pairs as f64 / gated_pairs.max(1) as f64,
+            "simhash_within_threshold_ignoring_place_and_time": text_close,
+        },
+        "replay_seconds": replay_seconds,
+    })
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -68,10 +163,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut data = PathBuf::from("/work/shared/data/tipdm2020");
+    let mut server_distance = SERVER_MAX_DISTANCE;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--data" {
-            data = args.next().ok_or("--data needs a folder")?.into();
+        match a.as_str() {
+            "--data" => data = args.next().ok_or("--data needs a folder")?.into(),
+            "--server-distance" => {
+                server_distance = args
+                    .next()
+                    .and_then(|d| d.parse().ok())
+                    .ok_or("--server-distance needs a number of bits")?
+            }
+            other => return Err(format!("unknown argument {other}").into()),
         }
     }
     let mut reader = csv::Reader::from_path(data.join("messages_with_votes.csv"))?;
@@ -119,49 +222,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let segmenter = Arc::new(Segmenter::default());
-    let mut index = DuplicateIndex::new(segmenter.clone(), DEFAULT_MAX_DISTANCE);
-    let mut group_ok: HashMap<String, bool> = HashMap::new();
-    let mut seen_group: HashMap<String, usize> = HashMap::new();
-    let (mut suggestions, mut false_suggestions, mut flagged_non_dups, mut non_dups) =
-        (0usize, 0usize, 0usize, 0usize);
-    let started = Instant::now();
-    for (id, text, time) in &messages {
-        let place = district(text);
-        let hits = index.query(text, &place, *time, WINDOW);
-        let group = group_of.get(id);
-        for (other, _) in &hits {
-            suggestions += 1;
-            if group.is_none() || group_of.get(other) != group {
-                false_suggestions += 1;
-            }
-        }
-        match group {
-            Some(g) => {
-                let earlier = seen_group.entry(g.clone()).or_insert(0);
-                if *earlier > 0 {
-                    let found = hits.iter().any(|(o, _)| group_of.get(o) == Some(g));
-                    let ok = group_ok.entry(g.clone()).or_insert(true);
-                    *ok &= found;
-                }
-                *earlier += 1;
-            }
-            None => {
-                non_dups += 1;
-                if !hits.is_empty() {
-                    flagged_non_dups += 1;
-                }
-            }
-        }
-        index.insert(*id, text, &place, *time);
-    }
-    let replay_seconds = started.elapsed().as_secs_f64();
-    let groups_total = group_ok.len();
-    let groups_found = group_ok.values().filter(|ok| **ok).count();
+    let hashes: Vec<u64> = messages.iter().map(|m| simhash(&segmenter, &m.1)).collect();
+    // The library default and the threshold the server uses (`DUPLICATE_MAX_DISTANCE` in
+    // crates/server/src/api/suggest.rs; pass `--server-distance N` if it changes).
+    let mut distances = vec![DEFAULT_MAX_DISTANCE, server_distance];
+    distances.dedup();
+    let replays: Vec<serde_json::Value> = distances
+        .iter()
+        .map(|&d| replay(&messages, &hashes, &group_of, &segmenter, d))
+        .collect();
 
     // Scale test: one million hashes near the real ones (each a real SimHash with a few bits
     // flipped, so buckets are as lumpy as real text makes them), spread over 15 places and a year.
-    let real: Vec<u64> = messages.iter().map(|m| simhash(&segmenter, &m.1)).collect();
-    let mut big = DuplicateIndex::new(segmenter.clone(), DEFAULT_MAX_DISTANCE);
+    let real = &hashes;
+    let mut big = DuplicateIndex::new(segmenter.clone(), server_distance);
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -196,17 +270,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let report = json!({
         "messages": messages.len(),
-        "max_distance": DEFAULT_MAX_DISTANCE,
         "window_days": WINDOW / 86_400,
-        "known_groups": groups_total,
-        "groups_recalled": groups_found,
-        "group_recall": groups_found as f64 / groups_total.max(1) as f64,
-        "suggestions": suggestions,
-        "suggestions_outside_known_groups": false_suggestions,
-        "false_merge_suggestion_rate": false_suggestions as f64 / suggestions.max(1) as f64,
-        "non_duplicate_messages": non_dups,
-        "non_duplicates_with_a_suggestion_rate": flagged_non_dups as f64 / non_dups.max(1) as f64,
-        "replay_seconds": replay_seconds,
+        "server_max_distance": server_distance,
+        "replays": replays,
         "scale": {
             "indexed": big.len(),
             "build_seconds": build_seconds,

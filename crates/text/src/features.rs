@@ -178,19 +178,27 @@ pub(crate) fn extract(
 
     // Character stream: letters, digits and ideographs of the whole text (tokens joined), so a
     // tokenised text and its raw original share most character n-grams.
-    let source = if cfg.chars_from_words { &kept } else { &pieces };
-    let stream: Vec<u64> = source
-        .iter()
-        .flat_map(|p| p.chars())
-        .filter(|c| is_word_char(*c))
-        .map(|c| {
-            if cfg.fold_digits && c.is_ascii_digit() {
-                '0' as u64
-            } else {
-                c.to_ascii_lowercase() as u64
-            }
-        })
-        .collect();
+    // The pieces cover every non-space character of the text (jieba emits them all, a token
+    // split only drops spaces), so without `chars_from_words` the text itself is the stream.
+    let fold = |c: char| {
+        if cfg.fold_digits && c.is_ascii_digit() {
+            '0' as u64
+        } else {
+            c.to_ascii_lowercase() as u64
+        }
+    };
+    let stream: Vec<u64> = if cfg.chars_from_words {
+        kept.iter()
+            .flat_map(|p| p.chars())
+            .filter(|c| is_word_char(*c))
+            .map(fold)
+            .collect()
+    } else {
+        text.chars()
+            .filter(|c| is_word_char(*c))
+            .map(fold)
+            .collect()
+    };
     let (lo, hi) = (cfg.char_ngram_min.max(1), cfg.char_ngram_max);
     out.chars
         .reserve(stream.len() * (hi + 1).saturating_sub(lo));

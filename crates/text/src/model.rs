@@ -113,6 +113,26 @@ impl FeatureTable {
         ((u128::from(key) * self.keys.len() as u128) >> 64) as usize
     }
 
+    /// Slots of the known keys among `hashes`, in order, appended to `out`. A first pass
+    /// only loads each key's home slot: the loads do not depend on each other, so the CPU
+    /// overlaps their cache misses, and the probing pass then finds the lines in cache.
+    ///
+    /// `rows` (slot-aligned, `stride` values per slot) gets the same treatment at the home
+    /// slot, where most keys sit, so its misses overlap with those of the keys.
+    fn slots_of(&self, hashes: &[u64], rows: &[f32], stride: usize, out: &mut Vec<u32>) {
+        let mut touched = 0u64;
+        for &h in hashes {
+            let home = self.home(h);
+            touched ^= self.keys[home] ^ u64::from(rows[home * stride].to_bits());
+        }
+        std::hint::black_box(touched);
+        out.extend(
+            hashes
+                .iter()
+                .filter_map(|&h| self.slot(h).map(|s| s as u32)),
+        );
+    }
+
     #[inline]
     fn slot(&self, key: u64) -> Option<usize> {
         let mut slot = self.home(key);
@@ -268,20 +288,92 @@ fn push_block(
     values: &mut Vec<f32>,
 ) {
     let mut ids: Vec<u32> = hashes.iter().filter_map(|&h| id_of(h)).collect();
-    ids.sort_unstable();
+    push_ids(&mut ids, idf_of, weight, indices, values);
+}
+
+/// [`push_block`] once the hashes are ids: counts repeats (after sorting `ids`), weighs and
+/// normalises. Appends in ascending id order, so the sums downstream run in a fixed order.
+fn push_ids(
+    ids: &mut [u32],
+    idf_of: impl Fn(u32) -> f32,
+    weight: f32,
+    indices: &mut Vec<u32>,
+    values: &mut Vec<f32>,
+) {
+    sort_ids(ids);
     let start = values.len();
     let mut i = 0;
     while i < ids.len() {
         let id = ids[i];
         let run = ids[i..].iter().take_while(|&&x| x == id).count();
         indices.push(id);
-        values.push((1.0 + (run as f32).ln()) * idf_of(id));
+        values.push(sublinear_tf(run) * idf_of(id));
         i += run;
     }
     let norm = values[start..].iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
         let scale = weight / norm;
         values[start..].iter_mut().for_each(|v| *v *= scale);
+    }
+}
+
+/// `1 + ln(count)`; small counts (nearly all of them) from a table computed the same way.
+#[inline]
+fn sublinear_tf(count: usize) -> f32 {
+    const SMALL: usize = 16;
+    static TABLE: std::sync::OnceLock<[f32; SMALL]> = std::sync::OnceLock::new();
+    if count < SMALL {
+        let table = TABLE.get_or_init(|| std::array::from_fn(|n| 1.0 + (n as f32).ln()));
+        table[count]
+    } else {
+        1.0 + (count as f32).ln()
+    }
+}
+
+/// Sort feature ids ascending. A text has a thousand-odd ids below a few million: a
+/// least-significant-digit radix sort on bytes (skipping bytes all ids share) is several
+/// times faster than a comparison sort there; short lists use the comparison sort.
+fn sort_ids(ids: &mut [u32]) {
+    if ids.len() < 256 {
+        ids.sort_unstable();
+        return;
+    }
+    let (mut or, mut and) = (0u32, u32::MAX);
+    for &id in ids.iter() {
+        or |= id;
+        and &= id;
+    }
+    let varying = or ^ and;
+    let mut buffer = vec![0u32; ids.len()];
+    let mut in_ids = true; // sorted data currently in `ids` (else in `buffer`)
+    for shift in [0u32, 8, 16, 24] {
+        if (varying >> shift) & 0xFF == 0 {
+            continue;
+        }
+        let (from, to): (&[u32], &mut [u32]) = if in_ids {
+            (&*ids, &mut buffer[..])
+        } else {
+            (&buffer[..], &mut *ids)
+        };
+        let mut counts = [0usize; 256];
+        for &id in from {
+            counts[((id >> shift) & 0xFF) as usize] += 1;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = total;
+            total += n;
+        }
+        for &id in from {
+            let digit = ((id >> shift) & 0xFF) as usize;
+            to[counts[digit]] = id;
+            counts[digit] += 1;
+        }
+        in_ids = !in_ids;
+    }
+    if !in_ids {
+        ids.copy_from_slice(&buffer);
     }
 }
 
@@ -658,20 +750,31 @@ impl Model {
         let cfg = &self.header.config.features;
         let doc = extract(text, kind, &self.segmenter, cfg);
         let stride = self.bias.len() + 1;
-        let (mut slots, mut values) = (Vec::new(), Vec::new());
-        let id_of = |h| self.table.slot(h).map(|s| s as u32);
+        let mut word_slots = Vec::with_capacity(doc.words.len());
+        let mut char_slots = Vec::with_capacity(doc.chars.len());
+        let packed = &self.packed;
+        self.table
+            .slots_of(&doc.words, packed, stride, &mut word_slots);
+        self.table
+            .slots_of(&doc.chars, packed, stride, &mut char_slots);
+        // Same trick for the weight rows: independent loads first, so their misses overlap.
+        let mut touched = 0u32;
+        for &slot in word_slots.iter().chain(&char_slots) {
+            touched ^= self.packed[slot as usize * stride].to_bits();
+        }
+        std::hint::black_box(touched);
         let idf_of = |slot: u32| self.packed[slot as usize * stride];
-        push_block(
-            &doc.words,
-            id_of,
+        let mut slots = Vec::with_capacity(word_slots.len() + char_slots.len());
+        let mut values = Vec::with_capacity(slots.capacity());
+        push_ids(
+            &mut word_slots,
             idf_of,
             cfg.word_weight,
             &mut slots,
             &mut values,
         );
-        push_block(
-            &doc.chars,
-            id_of,
+        push_ids(
+            &mut char_slots,
             idf_of,
             cfg.char_weight,
             &mut slots,
@@ -861,5 +964,37 @@ impl<'a> Reader<'a> {
     }
     fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_matches_comparison_sort() {
+        let mut rng = Rng::new(7);
+        for (len, bound) in [
+            (0, 10),
+            (5, 10),
+            (300, 1 << 9),
+            (1500, 700_000),
+            (4000, u32::MAX),
+        ] {
+            let mut ids: Vec<u32> = (0..len)
+                .map(|_| (rng.next() % u64::from(bound)) as u32)
+                .collect();
+            let mut expected = ids.clone();
+            expected.sort_unstable();
+            sort_ids(&mut ids);
+            assert_eq!(ids, expected, "len {len}");
+        }
+    }
+
+    #[test]
+    fn sublinear_tf_table_is_exact() {
+        for n in 1..40usize {
+            assert_eq!(sublinear_tf(n), 1.0 + (n as f32).ln());
+        }
     }
 }

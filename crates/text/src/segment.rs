@@ -87,7 +87,7 @@ impl Segmenter {
             .cut(text, true)
             .into_iter()
             .map(|token| token.word)
-            .filter(|w| !w.trim().is_empty())
+            .filter(|w| !w.chars().all(char::is_whitespace))
             .collect()
     }
 }
