@@ -8,15 +8,12 @@
 //! dropped, so `烟袋斜街` becomes `烟袋斜`). Each form reports how often a street is answered,
 //! how often the answer is the place's street, and the share answered correctly of all.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiesu_text::address::{Gazetteer, GazetteerPlace, Resolver};
 use serde_json::json;
 
-fn records(
-    world: &PathBuf,
-    name: &str,
-) -> Result<Vec<csv::StringRecord>, Box<dyn std::error::Error>> {
+fn records(world: &Path, name: &str) -> Result<Vec<csv::StringRecord>, Box<dyn std::error::Error>> {
     let mut reader = csv::Reader::from_path(world.join(name))?;
     Ok(reader.records().collect::<Result<_, _>>()?)
 }
@@ -37,6 +34,9 @@ fn truncate(name: &str) -> String {
     let n = name.chars().count();
     name.chars().take(n.saturating_sub(1)).collect()
 }
+
+/// Turns a place name into the name written in the address.
+type Form = fn(&str) -> String;
 
 fn main() {
     if let Err(e) = run() {
@@ -80,7 +80,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "西城区",
     );
 
-    let forms: [(&str, fn(&str) -> String); 3] = [
+    let forms: [(&str, Form); 3] = [
         ("exact", |n| n.to_string()),
         ("misspelt_one_char", misspell),
         ("partial_last_char_dropped", truncate),
