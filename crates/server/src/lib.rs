@@ -205,8 +205,8 @@ pub async fn serve(
         state.world.get().0,
         router(state.clone()),
     )));
-    let outer = Router::new().fallback_service(tower::service_fn(
-        move |req: axum::extract::Request| {
+    let outer =
+        Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
             let (rev, dir) = state.world.get();
             let r = {
                 let mut b = match built.lock() {
@@ -221,8 +221,7 @@ pub async fn serve(
                 b.1.clone()
             };
             async move { tower::ServiceExt::oneshot(r, req).await }
-        },
-    ));
+        }));
     axum::serve(listener, outer)
         .with_graceful_shutdown(shutdown)
         .await

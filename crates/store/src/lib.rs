@@ -47,7 +47,11 @@ pub mod sqlite {
             "open311",
             include_str!("../migrations/sqlite/0003_open311.sql"),
         ),
-        (4, "outbox", include_str!("../migrations/sqlite/0004_outbox.sql")),
+        (
+            4,
+            "outbox",
+            include_str!("../migrations/sqlite/0004_outbox.sql"),
+        ),
         (
             5,
             "rollups",
@@ -118,7 +122,11 @@ pub mod postgres {
             "open311",
             include_str!("../migrations/postgres/0003_open311.sql"),
         ),
-        (4, "outbox", include_str!("../migrations/postgres/0004_outbox.sql")),
+        (
+            4,
+            "outbox",
+            include_str!("../migrations/postgres/0004_outbox.sql"),
+        ),
         (
             5,
             "rollups",
