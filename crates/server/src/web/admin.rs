@@ -247,15 +247,22 @@ pub async fn show(
     .await
 }
 
-async fn audit(app: &AppState, user: &WebUser, action: &str, target: &str, detail: String) {
+async fn audit(
+    app: &AppState,
+    user: &WebUser,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    detail: String,
+) {
     let entry = AuditEntry {
         at: app.now(),
         user_id: Some(user.user.id),
         username: user.user.username.clone(),
         role: user.user.role.as_str().to_string(),
         action: action.into(),
-        target_type: "world".into(),
-        target_id: target.into(),
+        target_type: target_type.into(),
+        target_id: target_id.into(),
         detail: Some(detail),
     };
     if let Err(e) = app.store.audit(&entry).await {
@@ -301,28 +308,16 @@ pub async fn create_user(
     };
     match created {
         Ok(id) => {
-            let entry = AuditEntry {
-                at: app.now(),
-                user_id: Some(user.user.id),
-                username: user.user.username.clone(),
-                role: user.user.role.as_str().to_string(),
-                action: "create_user".into(),
-                target_type: "user".into(),
-                target_id: id.to_string(),
-                detail: Some(format!("{} {}", form.text("username"), form.text("role"))),
-            };
-            if let Err(e) = app.store.audit(&entry).await {
-                tracing::warn!(error = %e, "audit write failed");
-            }
+            let detail = format!("{} {}", form.text("username"), form.text("role"));
+            audit(&app, &user, "create_user", "user", &id.to_string(), detail).await;
             Redirect::to("/admin?ok=user").into_response()
         }
         Err(e) => {
             let mut errors = FieldErrors::from_api(&e);
-            if let Some((f, m)) = errors.0.first_mut() {
+            if let Some((f, _)) = errors.0.first_mut() {
                 // Field names from the API are the form's; prefix keeps them apart from
                 // the other admin forms on the page.
                 *f = format!("user.{f}");
-                let _ = m;
             }
             let keep = form
                 .0
@@ -335,11 +330,22 @@ pub async fn create_user(
     }
 }
 
-/// Stores the edited world as a new version and swaps it in.
-async fn apply(app: &AppState, world: World, source: &str) -> Result<(), crate::ApiError> {
-    app.store.save_world(&world, source, app.now()).await?;
+/// Stores the edited world as a new version, swaps it in, audits the edit and goes back to the
+/// admin page with its message.
+async fn commit(
+    app: &AppState,
+    user: &WebUser,
+    world: World,
+    (action, target, detail): (&str, &str, String),
+    ok: &str,
+) -> Response {
+    let source = format!("admin:{}", user.user.username);
+    if let Err(e) = app.store.save_world(&world, &source, app.now()).await {
+        return api_error_page(user, &e.into());
+    }
     app.world.replace(Directory::new(world));
-    Ok(())
+    audit(app, user, action, "world", target, detail).await;
+    Redirect::to(&format!("/admin?ok={ok}")).into_response()
 }
 
 fn number(form: &FormData, name: &str, errors: &mut FieldErrors) -> f64 {
@@ -385,19 +391,15 @@ pub async fn save_weights(
     let mut world = app.dir.world.clone();
     let before = serde_json::to_string(&world.weights).unwrap_or_default();
     world.weights = w.clone();
-    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
-        return api_error_page(&user, &e);
-    }
     let after = serde_json::to_string(&w).unwrap_or_default();
-    audit(
+    commit(
         &app,
         &user,
-        "edit_weights",
+        world,
+        ("edit_weights", "weights", format!("{before} → {after}")),
         "weights",
-        format!("{before} → {after}"),
     )
-    .await;
-    Redirect::to("/admin?ok=weights").into_response()
+    .await
 }
 
 pub async fn save_holidays(
@@ -455,11 +457,14 @@ pub async fn save_holidays(
         world.holidays.years.insert(d.year());
         format!("add {d} {kind:?} {name}")
     };
-    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
-        return api_error_page(&user, &e);
-    }
-    audit(&app, &user, "edit_holidays", &d.to_string(), detail).await;
-    Redirect::to("/admin?ok=holidays").into_response()
+    commit(
+        &app,
+        &user,
+        world,
+        ("edit_holidays", &d.to_string(), detail),
+        "holidays",
+    )
+    .await
 }
 
 fn span(form: &FormData, name: &str, errors: &mut FieldErrors) -> Option<Span> {
@@ -504,18 +509,14 @@ pub async fn save_sla(
     world.sla.classes[i].response = response;
     world.sla.classes[i].completion = completion;
     let after = format!("{} {}", span_text(&response), span_text(&completion));
-    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
-        return api_error_page(&user, &e);
-    }
-    audit(
+    commit(
         &app,
         &user,
-        "edit_sla",
-        &code,
-        format!("{before} → {after}"),
+        world,
+        ("edit_sla", &code, format!("{before} → {after}")),
+        "sla",
     )
-    .await;
-    Redirect::to("/admin?ok=sla").into_response()
+    .await
 }
 
 /// A leaf category's routing: its responsible unit (or the request's street office) and SLA
@@ -562,18 +563,18 @@ pub async fn save_category(
     );
     world.categories[i].responsible = Some(responsible.clone());
     world.categories[i].sla_class = Some(sla.clone());
-    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
-        return api_error_page(&user, &e);
-    }
-    audit(
+    commit(
         &app,
         &user,
-        "edit_category",
-        &code,
-        format!("{before} → {responsible:?} {sla}"),
+        world,
+        (
+            "edit_category",
+            &code,
+            format!("{before} → {responsible:?} {sla}"),
+        ),
+        "category",
     )
-    .await;
-    Redirect::to("/admin?ok=category").into_response()
+    .await
 }
 
 /// A unit's display name (its code, which events refer to, never changes).
@@ -601,16 +602,12 @@ pub async fn save_unit(
         return render(&app, &user, String::new(), errors, form.0).await;
     };
     let before = std::mem::replace(&mut world.units[i].name, name.clone());
-    if let Err(e) = apply(&app, world, &format!("admin:{}", user.user.username)).await {
-        return api_error_page(&user, &e);
-    }
-    audit(
+    commit(
         &app,
         &user,
-        "edit_unit",
-        &code,
-        format!("{before} → {name}"),
+        world,
+        ("edit_unit", &code, format!("{before} → {name}")),
+        "unit",
     )
-    .await;
-    Redirect::to("/admin?ok=unit").into_response()
+    .await
 }

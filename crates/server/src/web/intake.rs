@@ -78,6 +78,17 @@ fn opts_types() -> Vec<Opt> {
         .collect()
 }
 
+/// Adds `opt` to the group labelled `label`, opening the group at its first item.
+fn push_grouped(groups: &mut Vec<OptGroup>, label: String, opt: Opt) {
+    match groups.iter_mut().find(|g| g.label == label) {
+        Some(g) => g.items.push(opt),
+        None => groups.push(OptGroup {
+            label,
+            items: vec![opt],
+        }),
+    }
+}
+
 /// Leaf categories grouped under their top-level parent.
 pub fn category_groups(dir: &Directory) -> Vec<OptGroup> {
     let mut groups: Vec<OptGroup> = Vec::new();
@@ -94,13 +105,7 @@ pub fn category_groups(dir: &Directory) -> Vec<OptGroup> {
             code: c.code.clone(),
             label: c.name.clone(),
         };
-        match groups.iter_mut().find(|g| g.label == top_name) {
-            Some(g) => g.items.push(opt),
-            None => groups.push(OptGroup {
-                label: top_name,
-                items: vec![opt],
-            }),
-        }
+        push_grouped(&mut groups, top_name, opt);
     }
     groups
 }
@@ -149,13 +154,7 @@ pub fn unit_groups(dir: &Directory) -> Vec<OptGroup> {
             code: u.code.clone(),
             label: u.name.clone(),
         };
-        match groups.iter_mut().find(|g| g.label == label) {
-            Some(g) => g.items.push(opt),
-            None => groups.push(OptGroup {
-                label: label.into(),
-                items: vec![opt],
-            }),
-        }
+        push_grouped(&mut groups, label.into(), opt);
     }
     groups
 }

@@ -29,6 +29,11 @@ fn sniff_image(b: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The message for a photo over the limit.
+fn too_large() -> String {
+    format!("照片不能超过 {} MB。", MAX_UPLOAD_BYTES / (1024 * 1024))
+}
+
 fn citizen() -> Actor {
     Actor {
         user_id: None,
@@ -120,7 +125,7 @@ pub async fn submit(
             Err(e) => {
                 // Usually the body limit: the photo is larger than allowed.
                 let msg = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    format!("照片不能超过 {} MB。", MAX_UPLOAD_BYTES / (1024 * 1024))
+                    too_large()
                 } else {
                     "提交的数据不完整，请重试。".to_string()
                 };
@@ -134,10 +139,7 @@ pub async fn submit(
             let bytes = match field.bytes().await {
                 Ok(b) => b,
                 Err(_) => {
-                    errors.add(
-                        "photo",
-                        format!("照片不能超过 {} MB。", MAX_UPLOAD_BYTES / (1024 * 1024)),
-                    );
+                    errors.add("photo", too_large());
                     return render(&app, v, errors, StatusCode::PAYLOAD_TOO_LARGE);
                 }
             };
@@ -145,10 +147,7 @@ pub async fn submit(
                 continue;
             }
             if bytes.len() > MAX_UPLOAD_BYTES {
-                errors.add(
-                    "photo",
-                    format!("照片不能超过 {} MB。", MAX_UPLOAD_BYTES / (1024 * 1024)),
-                );
+                errors.add("photo", too_large());
             } else {
                 match sniff_image(&bytes) {
                     Some(t) => photo = Some((t, bytes.to_vec())),
