@@ -46,6 +46,40 @@ pub fn mask_state(st: &mut RequestState) {
     c.phone = c.phone.as_deref().map(mask_phone);
 }
 
+/// The world's names for a request's codes (`None` where the code is absent or unknown).
+pub struct Names {
+    pub category: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub lead_unit: Option<String>,
+}
+
+pub fn names(dir: &Directory, st: &RequestState) -> Names {
+    let i = &st.intake;
+    Names {
+        category: i
+            .category
+            .as_deref()
+            .and_then(|c| dir.category(c))
+            .map(|c| c.name.clone()),
+        street: i
+            .street
+            .as_deref()
+            .and_then(|c| dir.street(c))
+            .map(|s| s.name.clone()),
+        community: i
+            .community
+            .as_deref()
+            .and_then(|c| dir.community(c))
+            .map(|c| c.name.clone()),
+        lead_unit: st
+            .lead_unit
+            .as_deref()
+            .and_then(|c| dir.unit(c))
+            .map(|u| u.name.clone()),
+    }
+}
+
 /// `reveal`: show the caller's identity (the caller has checked the role and logs the view).
 pub fn request_view(
     dir: &Directory,
@@ -56,29 +90,12 @@ pub fn request_view(
     if !reveal {
         mask_state(&mut st);
     }
-    let category_name = st
-        .intake
-        .category
-        .as_deref()
-        .and_then(|c| dir.category(c))
-        .map(|c| c.name.clone());
-    let street_name = st
-        .intake
-        .street
-        .as_deref()
-        .and_then(|c| dir.street(c))
-        .map(|s| s.name.clone());
-    let community_name = st
-        .intake
-        .community
-        .as_deref()
-        .and_then(|c| dir.community(c))
-        .map(|s| s.name.clone());
-    let lead_unit_name = st
-        .lead_unit
-        .as_deref()
-        .and_then(|c| dir.unit(c))
-        .map(|u| u.name.clone());
+    let Names {
+        category: category_name,
+        street: street_name,
+        community: community_name,
+        lead_unit: lead_unit_name,
+    } = names(dir, &st);
     RequestView {
         status_label: st.status.label_zh(),
         request_type_label: st.intake.request_type.label_zh(),

@@ -89,29 +89,12 @@ fn local(dir: &Directory, t: Option<Timestamp>) -> String {
 pub fn row(dir: &Directory, mut st: RequestState) -> Vec<String> {
     mask_state(&mut st);
     let name = |o: Option<String>| o.unwrap_or_default();
-    let category = st
-        .intake
-        .category
-        .as_deref()
-        .and_then(|c| dir.category(c))
-        .map(|c| c.name.clone());
-    let street = st
-        .intake
-        .street
-        .as_deref()
-        .and_then(|c| dir.street(c))
-        .map(|c| c.name.clone());
-    let community = st
-        .intake
-        .community
-        .as_deref()
-        .and_then(|c| dir.community(c))
-        .map(|c| c.name.clone());
-    let unit = st
-        .lead_unit
-        .as_deref()
-        .and_then(|c| dir.unit(c))
-        .map(|u| u.name.clone());
+    let crate::views::Names {
+        category,
+        street,
+        community,
+        lead_unit: unit,
+    } = crate::views::names(dir, &st);
     let (cb_at, cb_result, satisfaction) = match &st.callback {
         Some(cb) => (
             Some(cb.at),

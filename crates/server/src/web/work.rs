@@ -47,41 +47,19 @@ pub fn row(app: &AppState, st: &RequestState, now: Timestamp) -> Row {
         _ if sla == "overdue" => "已超时".into(),
         _ => String::new(),
     };
-    let name = |o: Option<&String>| o.cloned().unwrap_or_default();
+    let n = crate::views::names(dir, st);
     Row {
         id: st.id,
         code: st.tracking_code.clone(),
         received: fmt::datetime(st.intake.received_at),
         kind: st.intake.request_type.label_zh().into(),
-        category: name(
-            st.intake
-                .category
-                .as_deref()
-                .and_then(|c| dir.category(c))
-                .map(|c| &c.name),
-        ),
-        place: [
-            st.intake
-                .street
-                .as_deref()
-                .and_then(|c| dir.street(c))
-                .map(|s| s.name.clone()),
-            st.intake
-                .community
-                .as_deref()
-                .and_then(|c| dir.community(c))
-                .map(|c| c.name.clone()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" "),
-        unit: name(
-            st.lead_unit
-                .as_deref()
-                .and_then(|u| dir.unit(u))
-                .map(|u| &u.name),
-        ),
+        category: n.category.unwrap_or_default(),
+        place: [n.street, n.community]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+        unit: n.lead_unit.unwrap_or_default(),
         status: st.status.label_zh().into(),
         sla: match sla {
             "overdue" => "sla-overdue",
