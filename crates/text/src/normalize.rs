@@ -11,6 +11,15 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {
+        // Ideographs, most of any text, map to themselves: skip the Unicode table lookups.
+        if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+            continue;
+        }
         let Some(c) = normalize_char(c) else { continue };
         if c.is_whitespace() {
             pending_space = !out.is_empty();
