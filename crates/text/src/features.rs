@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::normalize;
-use crate::segment::Segmenter;
+use crate::segment::{Dictionary, Segmenter};
 
 /// How a text arrives: raw Chinese, or already segmented into space-separated tokens.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +44,9 @@ pub struct FeatureConfig {
     /// of macro-F1 for a faster segmenter. Models saved before the option existed had it on.
     #[serde(default = "hmm_on")]
     pub hmm: bool,
+    /// The jieba dictionary the model segments with (models saved before: the full one).
+    #[serde(default)]
+    pub dictionary: Dictionary,
 }
 
 fn hmm_on() -> bool {
@@ -64,6 +67,7 @@ impl Default for FeatureConfig {
             fold_digits: true,
             max_chars: 20_000,
             hmm: false,
+            dictionary: Dictionary::Common,
         }
     }
 }

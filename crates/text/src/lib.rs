@@ -30,4 +30,4 @@ pub use eval::{
 pub use features::{FeatureConfig, InputKind, looks_tokenised};
 pub use model::{Model, Prediction, TrainConfig};
 pub use normalize::{mask_pii, normalize};
-pub use segment::Segmenter;
+pub use segment::{Dictionary, Segmenter};

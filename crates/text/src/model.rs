@@ -660,7 +660,8 @@ impl Model {
             .collect();
         let y: Vec<usize> = examples.iter().map(|(_, l)| label_index[l]).collect();
 
-        let segmenter = Segmenter::new(cfg.extra_words.iter().cloned());
+        let segmenter =
+            Segmenter::with_dictionary(cfg.features.dictionary, cfg.extra_words.iter().cloned());
         let texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
         let threads = thread_count(cfg.threads);
         let docs = extract_all(&texts, cfg.input, &segmenter, &cfg.features, threads);
@@ -905,7 +906,10 @@ impl Model {
                 "feature keys are not sorted and unique".into(),
             ));
         }
-        let segmenter = Segmenter::new(header.config.extra_words.iter().cloned());
+        let segmenter = Segmenter::with_dictionary(
+            header.config.features.dictionary,
+            header.config.extra_words.iter().cloned(),
+        );
         let table = FeatureTable::new(&keys);
         let packed = pack(&idf, &weights, n_labels);
         Ok(Model {
