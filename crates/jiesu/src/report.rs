@@ -80,31 +80,19 @@ pub async fn build(
             false => Ok(None),
         }
     };
-    let hotspots = async {
-        match &cells {
-            Some(p) => an::hotspots_view(store, dir, p, HotSort::Count)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
-    let spikes = async {
-        match &cells {
-            Some(p) => an::spikes_view(
-                store,
-                dir,
-                &CellParams {
-                    limit: SPIKES,
-                    ..p.clone()
-                },
-                0.001,
-                5,
-                5,
-            )
-            .await
-            .map(Some),
-            None => Ok(None),
-        }
+    // Hot spots and spikes compare the same windows: counted once, then both views.
+    let cells_and_spikes = async {
+        let Some(p) = &cells else {
+            return Ok((None, None));
+        };
+        let cw = an::windows_of(store, p).await?;
+        let hot = an::hotspots_view(dir, p, &cw, HotSort::Count);
+        let spikes_params = CellParams {
+            limit: SPIKES,
+            ..p.clone()
+        };
+        let spikes = an::spikes_view(store, dir, &spikes_params, &cw, 0.001, 5, 5).await?;
+        Ok((Some(hot), Some(spikes)))
     };
     let recurring = async {
         match granularity {
@@ -123,13 +111,14 @@ pub async fn build(
             _ => Ok(None),
         }
     };
-    let (assessment, overdue, hotspots, spikes, recurring) =
-        tokio::join!(assessment, overdue, hotspots, spikes, recurring);
+    let (assessment, overdue, cells_and_spikes, recurring) =
+        tokio::join!(assessment, overdue, cells_and_spikes, recurring);
+    let (hotspots, spikes) = cells_and_spikes.map_err(api)?;
     Ok(MonthlyReport {
         assessment: assessment.map_err(api)?,
         overdue: overdue.map_err(api)?,
-        hotspots: hotspots.map_err(api)?,
-        spikes: spikes.map_err(api)?,
+        hotspots,
+        spikes,
         recurring: recurring.map_err(api)?,
     })
 }

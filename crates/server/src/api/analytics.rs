@@ -236,10 +236,22 @@ fn cell_params(q: &CellQuery) -> ApiResult<CellParams> {
     })
 }
 
-fn only_category(counts: &mut CellCounts, category: Option<&str>) {
-    if let Some(c) = category {
-        counts.retain(|k, _| k.0 == c);
+/// The windows `p` asks for, its category filter applied: computed once and shared when a
+/// page shows both hot spots and spikes of the same period.
+pub async fn windows_of(store: &Store, p: &CellParams) -> ApiResult<CellWindows> {
+    let mut cw = cell_windows(
+        store,
+        &p.period,
+        p.granularity,
+        p.level,
+        p.baseline,
+        p.trailing,
+    )
+    .await?;
+    if let Some(c) = p.category.as_deref() {
+        cw.current.retain(|k, _| k.0 == c);
     }
+    Ok(cw)
 }
 
 #[derive(Serialize)]
@@ -253,36 +265,26 @@ pub struct HotspotsView {
     pub items: Vec<HotSpot>,
 }
 
-pub async fn hotspots_view(
-    store: &Store,
+pub fn hotspots_view(
     dir: &Directory,
     p: &CellParams,
+    cw: &CellWindows,
     sort: HotSort,
-) -> ApiResult<HotspotsView> {
-    let mut cw = cell_windows(
-        store,
-        &p.period,
-        p.granularity,
-        p.level,
-        p.baseline,
-        p.trailing,
-    )
-    .await?;
-    only_category(&mut cw.current, p.category.as_deref());
+) -> HotspotsView {
     let requests = cw.current.values().sum();
     let mut items = an::hotspots(&cw.current, &cw.windows, sort, p.limit);
     for h in &mut items {
         h.category_name = category_name(dir, &h.category);
         h.place_name = place_name(dir, p.level, &h.place);
     }
-    Ok(HotspotsView {
+    HotspotsView {
         period: p.period.clone(),
         level: p.level,
-        baseline: cw.baseline,
+        baseline: cw.baseline.clone(),
         sort,
         requests,
         items,
-    })
+    }
 }
 
 pub async fn hotspots(
@@ -299,7 +301,8 @@ pub async fn hotspots(
         "sort",
         "one of count, increase",
     )?;
-    Ok(Json(hotspots_view(&app.store, &app.dir, &p, sort).await?))
+    let cw = windows_of(&app.store, &p).await?;
+    Ok(Json(hotspots_view(&app.dir, &p, &cw, sort)))
 }
 
 #[derive(Serialize)]
@@ -318,20 +321,11 @@ pub async fn spikes_view(
     store: &Store,
     dir: &Directory,
     p: &CellParams,
+    cw: &CellWindows,
     alpha: f64,
     min_count: u64,
     sample: u32,
 ) -> ApiResult<SpikesView> {
-    let mut cw = cell_windows(
-        store,
-        &p.period,
-        p.granularity,
-        p.level,
-        p.baseline,
-        p.trailing,
-    )
-    .await?;
-    only_category(&mut cw.current, p.category.as_deref());
     let mut alerts = an::spikes(&cw.current, &cw.windows, alpha, min_count);
     alerts.truncate(p.limit);
     for s in &mut alerts {
@@ -358,7 +352,7 @@ pub async fn spikes_view(
     Ok(SpikesView {
         period: p.period.clone(),
         level: p.level,
-        baseline: cw.baseline,
+        baseline: cw.baseline.clone(),
         alpha,
         min_count,
         cells: cw.current.len(),
@@ -380,8 +374,9 @@ pub async fn spikes(
     }
     let min_count = in_range(q.min_count, 5, 1, 1_000_000, "min_count", "at least 1")?;
     let sample = in_range(q.sample, 10, 0, 100, "sample", "0 to 100")?;
+    let cw = windows_of(&app.store, &p).await?;
     Ok(Json(
-        spikes_view(&app.store, &app.dir, &p, alpha, min_count, sample).await?,
+        spikes_view(&app.store, &app.dir, &p, &cw, alpha, min_count, sample).await?,
     ))
 }
 

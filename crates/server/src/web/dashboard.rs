@@ -4,7 +4,7 @@
 
 use super::{Nav, WebUser, api_error_page, fmt, page, work};
 use crate::AppState;
-use crate::api::analytics::{CellParams, hotspots_view, spikes_view};
+use crate::api::analytics::{CellParams, hotspots_view, spikes_view, windows_of};
 use crate::api::assessment::compute;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -264,36 +264,34 @@ async fn build(
         let link = |place: &str, category: &str| {
             format!("/requests?street={place}&category={category}&{range}")
         };
-        match hotspots_view(&app.store, &app.dir, &cp, an::HotSort::Increase).await {
-            Ok(v) => {
-                baseline = match v.baseline.kind {
-                    an::BaselineKind::LastYear => "去年同期".into(),
-                    _ if v.baseline.windows.is_empty() => "无历史".into(),
-                    _ => format!("前{}个月", v.baseline.windows.len()),
-                };
-                hotspots = v
-                    .items
-                    .iter()
-                    .map(|h| CellRow {
-                        place: h.place_name.clone().unwrap_or_else(|| h.place.clone()),
-                        category: h
-                            .category_name
-                            .clone()
-                            .unwrap_or_else(|| h.category.clone()),
-                        observed: h.observed,
-                        expected: h.expected.map(|e| format!("{e:.1}")).unwrap_or_default(),
-                        change: h
-                            .change_pct
-                            .map(|c| format!("{c:+.0}%"))
-                            .unwrap_or_else(|| "新出现".into()),
-                        link: link(&h.place, &h.category),
-                        evidence: Vec::new(),
-                    })
-                    .collect();
-            }
-            Err(e) => return Err(e),
-        }
-        match spikes_view(&app.store, &app.dir, &cp, 0.001, 5, 3).await {
+        // Hot spots and spikes compare the same windows: count them once.
+        let cw = windows_of(&app.store, &cp).await?;
+        let v = hotspots_view(&app.dir, &cp, &cw, an::HotSort::Increase);
+        baseline = match v.baseline.kind {
+            an::BaselineKind::LastYear => "去年同期".into(),
+            _ if v.baseline.windows.is_empty() => "无历史".into(),
+            _ => format!("前{}个月", v.baseline.windows.len()),
+        };
+        hotspots = v
+            .items
+            .iter()
+            .map(|h| CellRow {
+                place: h.place_name.clone().unwrap_or_else(|| h.place.clone()),
+                category: h
+                    .category_name
+                    .clone()
+                    .unwrap_or_else(|| h.category.clone()),
+                observed: h.observed,
+                expected: h.expected.map(|e| format!("{e:.1}")).unwrap_or_default(),
+                change: h
+                    .change_pct
+                    .map(|c| format!("{c:+.0}%"))
+                    .unwrap_or_else(|| "新出现".into()),
+                link: link(&h.place, &h.category),
+                evidence: Vec::new(),
+            })
+            .collect();
+        match spikes_view(&app.store, &app.dir, &cp, &cw, 0.001, 5, 3).await {
             Ok(v) => {
                 spikes = v
                     .alerts
