@@ -25,7 +25,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use jiesu_domain::commands::{optional_text, warn_instant};
-use jiesu_domain::intake::{IntakeInput, validate};
+use jiesu_domain::intake::IntakeInput;
 use jiesu_domain::{
     Actor, Channel, CloseOutcome, Command, Ctx, Directory, DomainError, Event, EventKind, NewEvent,
     RequestState, RequestType, Role, Satisfaction, Status,
@@ -864,7 +864,13 @@ impl Importer<'_> {
             urgent: false,
             received_at: Some(received),
         };
-        let intake = validate(&input, Channel::Import, self.dir, self.now).map_err(|e| {
+        let intake = jiesu_server::api::requests::validate_intake(
+            &input,
+            Channel::Import,
+            self.dir,
+            self.now,
+        )
+        .map_err(|e| {
             let (field, code) = match &e {
                 DomainError::Invalid { field, code, .. } => (field.as_str(), *code),
                 other => ("", other.code()),

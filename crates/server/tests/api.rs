@@ -61,6 +61,60 @@ async fn privacy(app: &App) {
     // Acting returns a masked view too.
     let v = app.act_ok("handler", id, "accept", json!({})).await;
     assert_eq!(v["intake"]["caller"]["phone"], "138****5678");
+
+    // Numbers a caller dictates into the text are masked before storage (the shipped world
+    // turns `mask_numbers_in_text` on): nobody, not even the handler, reads them there.
+    let id = app
+        .intake(json!({
+            "title": "回电13987654321",
+            "text": "请回电13987654321，身份证110102199001011234，座机010-66012345，楼道堆物两个月了",
+        }))
+        .await;
+    app.act_ok("dispatcher", id, "dispatch", json!({"unit": STREET}))
+        .await;
+    for user in ["handler", "operator", "supervisor"] {
+        let (_, v) = app.get(user, &format!("/api/v1/requests/{id}")).await;
+        let text = v["intake"]["text"].as_str().unwrap_or_default();
+        assert_eq!(
+            text,
+            "请回电139****4321，身份证110102********1234，座机************，楼道堆物两个月了",
+            "{user} [{}]",
+            app.backend()
+        );
+        assert_eq!(v["intake"]["title"], "回电139****4321");
+    }
+    let stored = app.store.get(id).await.expect("get").expect("stored");
+    assert!(!stored.intake.text.contains("13987654321"));
+}
+
+#[test]
+fn numbers_in_text_are_masked_only_when_the_world_says_so() {
+    use jiesu_domain::{Channel, Directory, intake::IntakeInput};
+    let input: IntakeInput = serde_json::from_value(json!({
+        "request_type": "complaint",
+        "text": "请回电13987654321",
+    }))
+    .expect("input");
+    let now = T0.parse().expect("T0");
+    let mut w = world();
+    assert!(w.district.mask_numbers_in_text, "the shipped world masks");
+    let masked = jiesu_server::api::requests::validate_intake(
+        &input,
+        Channel::Hotline,
+        &Directory::new(w.clone()),
+        now,
+    )
+    .expect("valid");
+    assert_eq!(masked.text, "请回电139****4321");
+    w.district.mask_numbers_in_text = false;
+    let kept = jiesu_server::api::requests::validate_intake(
+        &input,
+        Channel::Hotline,
+        &Directory::new(w),
+        now,
+    )
+    .expect("valid");
+    assert_eq!(kept.text, "请回电13987654321");
 }
 
 #[tokio::test]

@@ -45,6 +45,11 @@ pub struct District {
     pub population: u64,
     /// IANA zone all local dates are reckoned in (Asia/Shanghai).
     pub time_zone: String,
+    /// Mask mobile, landline and ID numbers written into a request's text and title before it
+    /// is stored (条例 Art.8). The caller's own number has its field, shown only to roles that
+    /// need it; a number typed into the text would otherwise reach every reader.
+    #[serde(default)]
+    pub mask_numbers_in_text: bool,
 }
 
 /// 街道 a street (sub-district).

@@ -71,6 +71,8 @@ struct RawDistrict {
     name: Spanned<String>,
     population: u64,
     time_zone: Spanned<String>,
+    #[serde(default)]
+    mask_numbers_in_text: bool,
 }
 
 pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
@@ -108,6 +110,7 @@ pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
         name: raw.name.into_inner(),
         population: raw.population,
         time_zone: raw.time_zone.into_inner(),
+        mask_numbers_in_text: raw.mask_numbers_in_text,
     };
     (Some(district), errors)
 }

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use jiesu_domain::intake::{IntakeInput, validate};
+use jiesu_domain::intake::IntakeInput;
 use jiesu_domain::{Channel, Command, Role, SpecialHandling, Status};
 use jiesu_store::{AuditEntry, Cursor, ListFilter, NewRequest};
 use jiff::Timestamp;
@@ -76,6 +76,23 @@ pub async fn create(
     Ok((status, Json(view)))
 }
 
+/// Validates a submission from any door (API, web, portal, Open311, import) and applies the
+/// deployment's privacy rule to the text it will store: with `mask_numbers_in_text`, phone
+/// and ID numbers written into the text or title are masked (条例 Art.8).
+pub fn validate_intake(
+    input: &IntakeInput,
+    channel: jiesu_domain::Channel,
+    dir: &jiesu_domain::Directory,
+    now: Timestamp,
+) -> Result<jiesu_domain::Intake, jiesu_domain::DomainError> {
+    let mut intake = jiesu_domain::intake::validate(input, channel, dir, now)?;
+    if dir.world.district.mask_numbers_in_text {
+        intake.text = jiesu_text::mask_pii(&intake.text);
+        intake.title = intake.title.as_deref().map(jiesu_text::mask_pii);
+    }
+    Ok(intake)
+}
+
 /// 受理: validates, suggests, stores (with the follow-up action) and indexes one request. Shared
 /// by the JSON API and the web intake desk.
 pub async fn intake(
@@ -114,7 +131,7 @@ pub async fn intake(
         urgent: body.urgent,
         received_at: body.received_at,
     };
-    let intake = validate(&input, Channel::Hotline, &app.dir, now)?;
+    let intake = validate_intake(&input, Channel::Hotline, &app.dir, now)?;
     let suggest_input = crate::api::suggest::SuggestInput {
         text: intake.text.clone(),
         title: intake.title.clone(),

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use doc::Doc;
-use jiesu_domain::intake::{IntakeInput, mask_name, mask_phone, validate};
+use jiesu_domain::intake::{IntakeInput, mask_name, mask_phone};
 use jiesu_domain::{Actor, Channel, DomainError, RequestState, Role, SpecialHandling, Status};
 use jiesu_store::{Open311Query, StoreError};
 use jiff::{SignedDuration, Timestamp};
@@ -812,7 +812,7 @@ async fn create_request(
         urgent: answers.urgent,
         received_at: None,
     };
-    let intake = validate(&input, Channel::Open311, &app.dir, now)?;
+    let intake = crate::api::requests::validate_intake(&input, Channel::Open311, &app.dir, now)?;
     let notice = service_notice(app, &intake);
     let actor = Actor {
         user_id: None,

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use jiesu_domain::intake::{IntakeInput, validate};
+use jiesu_domain::intake::IntakeInput;
 use jiesu_domain::{
     Actor, Channel, Command, EventKind, RequestState, RequestType, Role, Satisfaction,
 };
@@ -199,7 +199,7 @@ pub async fn submit(
         urgent: false,
         received_at: None,
     };
-    let intake = match validate(&input, Channel::Web, &app.dir, now) {
+    let intake = match crate::api::requests::validate_intake(&input, Channel::Web, &app.dir, now) {
         Ok(i) => i,
         Err(e) => {
             let e = crate::ApiError::from(e);
