@@ -147,6 +147,7 @@ pub fn router(state: AppState) -> Router {
             post(api::requests::create).get(api::requests::list),
         )
         .merge(api::suggest::routes())
+        .merge(api::suggest_accuracy::routes())
         .merge(api::analytics::routes())
         .merge(open311::admin_routes())
         .merge(events::routes())

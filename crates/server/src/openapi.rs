@@ -171,6 +171,14 @@ pub fn spec() -> Value {
             ],
             "responses": {"200": {"description": "groups with counts, rates, composite, rank and bottom flags"}, "400": {"description": "bad parameter (field named)"}, "403": {"description": "role may not see assessments"}},
         }},
+        "/api/v1/suggestions/accuracy": {"get": {
+            "summary": "how often intake suggestions (type, category, unit) matched where the requests ended up, overall, when confident, within the top choices and by source (supervisor, dispatcher, admin)",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "period", "in": "query", "required": true, "schema": {"type": "string"}, "description": "2026-11, 2026-W47, 2026-Q4, 2026 or 2026-11-05"},
+            ],
+            "responses": {"200": {"description": "counts and rates per field"}, "400": {"description": "bad period (field named)"}, "403": {"description": "role may not see it"}},
+        }},
         "/api/v1/models/reload": {"post": op("load the newest trained models now (admin)", None, json!({"type": "object"}))},
         "/api/v1/open311/keys": {"get": op("Open311 client keys (admin; the keys themselves are never shown again)", None, json!({"type": "array"})), "post": op("issue a key for an Open311 client (admin); the key is in this answer only", Some(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})), json!({"type": "object"}))},
         "/api/v1/open311/keys/{id}/revoke": {"post": op("revoke an Open311 client key (admin)", None, json!({"type": "object"}))},

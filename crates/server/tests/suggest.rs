@@ -343,3 +343,65 @@ async fn bad_input(app: &App) {
 async fn bad_input_gets_a_clear_4xx_or_a_sensible_answer() {
     on_every_backend!(bad_input);
 }
+
+/// Intakes whose suggestion agreed, disagreed or is not yet known are tallied against where
+/// the requests stand now.
+async fn accuracy_in_production(app: &App) {
+    // Heating text at a known address, recorded by the operator with the suggested category
+    // and the street left to the address; then dispatched to the heating company.
+    let heating = json!({
+        "request_type": "complaint",
+        "category": "heating.no-heat",
+        "street": null,
+        "community": null,
+        "address": "鼓楼西大街12号院3号楼",
+        "text": "家里暖气不热，室温只有十五度，老人受不了。",
+    });
+    let id = app.intake(heating.clone()).await;
+    app.act_ok("dispatcher", id, "dispatch", json!({"unit": "heating"}))
+        .await;
+    // The same text filed under another category and never dispatched: the category
+    // disagrees, the unit is not known yet.
+    let mut other = heating.clone();
+    other["category"] = json!(STREET_CATEGORY);
+    other["text"] = json!("暖气片漏水，家里暖气不热，地板都泡了。");
+    app.intake(other).await;
+
+    let (s, v) = app
+        .get("supervisor", "/api/v1/suggestions/accuracy?period=2026-11")
+        .await;
+    assert_eq!(s, StatusCode::OK, "[{}] {v}", app.backend());
+    assert_eq!(v["period"], "2026-11");
+    assert_eq!(v["requests"], 2, "{v}");
+    assert_eq!(v["unreadable"], 0);
+    let category = &v["category"];
+    assert_eq!(category["evaluated"], 2, "{v}");
+    assert_eq!(category["agreed"], 1, "{v}");
+    assert_eq!(category["accuracy"], 0.5);
+    assert_eq!(category["by_source"]["rules"]["suggested"], 2, "{v}");
+    // Only the dispatched request tells whether the unit was right.
+    assert_eq!(v["unit"]["evaluated"], 1, "{v}");
+    assert_eq!(v["unit"]["agreed"], 1, "{v}");
+    assert_eq!(v["request_type"]["agreed"], 2, "{v}");
+
+    // Nothing from another month; a bad period is named; a handler may not look.
+    let (_, v) = app
+        .get("dispatcher", "/api/v1/suggestions/accuracy?period=2026-10")
+        .await;
+    assert_eq!(v["requests"], 0);
+    assert_eq!(v["category"]["accuracy"], Value::Null);
+    let (s, v) = app
+        .get("supervisor", "/api/v1/suggestions/accuracy?period=November")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["field"], "period", "{v}");
+    let (s, _) = app
+        .get("handler", "/api/v1/suggestions/accuracy?period=2026-11")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn suggestion_accuracy_is_tracked_against_the_final_routing() {
+    on_every_backend!(accuracy_in_production);
+}

@@ -1436,6 +1436,53 @@ impl Db {
         .await?)
     }
 
+    pub async fn suggestion_outcomes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SuggestionOutcome>> {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT s.request_id, s.suggestion, r.request_type, r.category, r.street, \
+             r.community, r.lead_unit FROM request_suggestions s \
+             JOIN requests r ON r.id = s.request_id \
+             WHERE s.created_at >= $1 AND s.created_at < $2 AND s.request_id > $3 \
+             ORDER BY s.request_id LIMIT $4",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(request_id, suggestion, request_type, category, street, community, lead_unit)| {
+                    SuggestionOutcome {
+                        request_id,
+                        suggestion,
+                        request_type,
+                        category,
+                        street,
+                        community,
+                        lead_unit,
+                    }
+                },
+            )
+            .collect())
+    }
+
     pub async fn training_examples(&self, limit: u32) -> Result<Vec<TrainingExample>> {
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT text, request_type, category, lead_unit FROM requests \

@@ -428,6 +428,18 @@ impl Store {
         delegate!(self.suggestion(request_id))
     }
 
+    /// Suggestions stored at intake in `[from, to)`, with where each request stands now,
+    /// `limit` at a time after request id `after` (ascending ids).
+    pub async fn suggestion_outcomes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SuggestionOutcome>> {
+        delegate!(self.suggestion_outcomes(from, to, after, limit))
+    }
+
     /// Closed requests, most recently closed first, as training examples.
     pub async fn training_examples(&self, limit: u32) -> Result<Vec<TrainingExample>> {
         delegate!(self.training_examples(limit))
@@ -609,6 +621,18 @@ pub struct ModelInfo {
     pub version: i64,
     pub created_at: Timestamp,
     pub trained_on: i64,
+}
+
+/// What was suggested at a request's intake (JSON) and the routing it has now.
+#[derive(Debug, Clone)]
+pub struct SuggestionOutcome {
+    pub request_id: i64,
+    pub suggestion: String,
+    pub request_type: String,
+    pub category: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub lead_unit: Option<String>,
 }
 
 /// A closed request's text and the labels it ended with.

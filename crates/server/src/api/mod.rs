@@ -6,6 +6,7 @@ pub mod assessment;
 pub mod export;
 pub mod requests;
 pub mod suggest;
+pub mod suggest_accuracy;
 pub mod world;
 
 use crate::AppState;
