@@ -106,6 +106,10 @@ async fn desks_and_sessions(app: &App) {
         assert_eq!(s, StatusCode::OK, "{user} {path}: {html}");
         assert!(html.contains(marker), "{user} {path}");
     }
+    // The dashboard reports how the intake suggestions fared this month.
+    let (_, html) = Browser::of(app, "supervisor").get("/dashboard").await;
+    assert!(html.contains("id=\"suggestion-accuracy\""), "{html}");
+    assert!(html.contains("问题分类") && html.contains("承办单位"));
     // A desk of another role is refused with a page, not an empty list.
     let (s, html) = Browser::of(app, "handler").get("/board").await;
     assert_eq!(s, StatusCode::FORBIDDEN);

@@ -109,6 +109,8 @@ pub struct AccuracyReport {
     pub requests: u64,
     /// Stored suggestions that could not be read (counted, not guessed at).
     pub unreadable: u64,
+    /// Only the period's first `max_rows` intakes were read (a sample; see [`report`]).
+    pub sampled: bool,
     pub request_type: FieldReport,
     pub category: FieldReport,
     pub unit: FieldReport,
@@ -180,18 +182,31 @@ async fn accuracy(
             "a period: 2026-11, 2026-W47, 2026-11-05, 2026-Q4 or 2026",
         )
     })?;
+    Ok(Json(report(&app.store, &period, None).await?))
+}
+
+/// The period's report, read page by page; with `max_rows`, from the period's first that
+/// many intakes only (the dashboard's minute-by-minute refresh must not parse a city month).
+pub async fn report(
+    store: &jiesu_store::Store,
+    period: &Period,
+    max_rows: Option<u64>,
+) -> ApiResult<AccuracyReport> {
     let mut report = AccuracyReport {
         period: period.label.clone(),
         ..AccuracyReport::default()
     };
     let mut after = 0;
     loop {
-        let rows = app
-            .store
+        let rows = store
             .suggestion_outcomes(period.start, period.end, after, PAGE)
             .await?;
         for o in &rows {
             report.tally(o);
+        }
+        if max_rows.is_some_and(|m| report.requests >= m) {
+            report.sampled = rows.len() == PAGE as usize;
+            break;
         }
         match rows.last() {
             Some(last) if rows.len() == PAGE as usize => after = last.request_id,
@@ -199,7 +214,7 @@ async fn accuracy(
         }
     }
     report.finish();
-    Ok(Json(report))
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -29,6 +29,15 @@ pub struct RankRow {
 }
 
 /// A hot spot or a spike alert as a table row.
+/// One suggested field's accuracy this month (智能建议).
+pub struct SuggestRow {
+    pub field: &'static str,
+    pub evaluated: u64,
+    pub accuracy: String,
+    pub confident: String,
+    pub top: String,
+}
+
 pub struct CellRow {
     pub place: String,
     pub category: String,
@@ -115,6 +124,9 @@ fn colour(v: f64, lo: f64, hi: f64) -> String {
     format!("rgb({r},{g},90)")
 }
 
+/// Intakes read for the suggestion accuracy card.
+const SUGGESTION_SAMPLE: u64 = 20_000;
+
 /// What the dashboard shows of a month (everything but the live overdue list).
 pub struct DashData {
     month: String,
@@ -129,6 +141,10 @@ pub struct DashData {
     hotspots: Vec<CellRow>,
     spikes: Vec<CellRow>,
     baseline: String,
+    /// How often the intake suggestions matched where the month's requests ended up.
+    suggestions: Vec<SuggestRow>,
+    /// The card read only the month's first intakes.
+    suggestions_sampled: bool,
     /// When these figures were computed (Beijing time).
     computed: String,
 }
@@ -318,6 +334,32 @@ async fn build(
         }
     }
 
+    // A sample is plenty for a percentage and keeps the refresh cheap at city scale.
+    let acc =
+        crate::api::suggest_accuracy::report(&app.store, &period, Some(SUGGESTION_SAMPLE)).await?;
+    let pct = |r: Option<f64>| {
+        r.map(|r| format!("{:.1}%", r * 100.0))
+            .unwrap_or("—".into())
+    };
+    let suggestions = [
+        ("诉求类型", &acc.request_type),
+        ("问题分类", &acc.category),
+        ("承办单位", &acc.unit),
+    ]
+    .into_iter()
+    .map(|(field, f)| SuggestRow {
+        field,
+        evaluated: f.all.evaluated,
+        accuracy: pct(f.all.accuracy),
+        confident: format!(
+            "{}（{} 条）",
+            pct(f.all.confident_accuracy),
+            f.all.confident
+        ),
+        top: pct(f.all.top_accuracy),
+    })
+    .collect();
+
     Ok(DashData {
         prev: shift_month(&month, -1).unwrap_or_default(),
         next: shift_month(&month, 1).unwrap_or_default(),
@@ -336,6 +378,8 @@ async fn build(
         hotspots,
         spikes,
         baseline,
+        suggestions,
+        suggestions_sampled: acc.sampled,
         computed: fmt::datetime(now),
         month,
     })
