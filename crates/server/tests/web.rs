@@ -621,3 +621,83 @@ async fn admin(app: &App) {
 async fn admin_edits_apply_at_once_and_are_audited() {
     on_every_backend!(admin);
 }
+
+async fn webhooks_page(app: &App) {
+    let admin = Browser::of(app, "admin");
+    let (s, html) = admin.get("/admin/webhooks").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("还没有订阅方") && html.contains("没有死信"),
+        "{html}"
+    );
+    let (s, _) = Browser::of(app, "supervisor").get("/admin/webhooks").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A scheme other than http(s) is refused beside the field and nothing is stored.
+    let (s, html, _) = admin
+        .post(
+            "/admin/webhooks",
+            &[("name", "区数据中心"), ("url", "ftp://10.0.0.5/hook")],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("id=\"w-url\"") && html.contains("aria-invalid"),
+        "{html}"
+    );
+    assert!(
+        html.contains("ftp://10.0.0.5/hook"),
+        "the typed URL is kept"
+    );
+    assert!(app.store.webhooks().await.unwrap().is_empty());
+    // Without the form token nothing happens either.
+    let (s, _, _) = admin
+        .post(
+            "/admin/webhooks",
+            &[("name", "x"), ("url", "http://10.0.0.5/hook")],
+            false,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Added: the secret is on this answer only, and the change is audited.
+    let (s, html, _) = admin
+        .post(
+            "/admin/webhooks",
+            &[("name", "区数据中心"), ("url", "https://10.0.0.5/hook")],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"secret\">whsec_"), "{html}");
+    let hooks = app.store.webhooks().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    let id = hooks[0].id;
+    let audit = app
+        .store
+        .audit_for("webhook", &id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, "create_webhook");
+    let (_, html) = admin.get("/admin/webhooks").await;
+    assert!(html.contains("区数据中心") && !html.contains("whsec_"));
+    // Disabled from the page.
+    let (s, _, loc) = admin
+        .post(&format!("/admin/webhooks/{id}/disable"), &[], true)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc:?}");
+    assert!(app.store.webhooks().await.unwrap()[0].disabled_at.is_some());
+    let (_, html) = admin.get("/admin/webhooks?ok=disabled").await;
+    assert!(html.contains("已停用"));
+    // Retrying every dead letter (none here) is fine; a dead letter that does not exist is 404.
+    let (s, _, _) = admin.post("/admin/webhooks/retry", &[], true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, _) = admin
+        .post("/admin/webhooks/retry", &[("id", "999999")], true)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn webhooks_and_dead_letters_from_the_admin_page() {
+    on_every_backend!(webhooks_page);
+}

@@ -107,8 +107,19 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    require_admin(&user)?;
-    let name = body.name.trim();
+    let created = create_webhook(&app, &user, &body.name, &body.url).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Validates, stores and audits a new subscriber (API and web admin page alike).
+pub(crate) async fn create_webhook(
+    app: &AppState,
+    user: &User,
+    name: &str,
+    url: &str,
+) -> ApiResult<Created> {
+    require_admin(user)?;
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid(
             "name",
@@ -116,28 +127,28 @@ pub async fn create(
             "1–100 characters",
         ));
     }
-    if body.url.len() > 2000 {
+    if url.len() > 2000 {
         return Err(ApiError::invalid(
             "url",
             "invalid_url",
             "at most 2,000 characters",
         ));
     }
-    let url = check_url(&body.url)?;
+    let url = check_url(url)?;
     let secret = new_secret()?;
     let webhook = app
         .store
         .create_webhook(name, url.as_str(), &secret, &user.username, app.now())
         .await?;
     audit(
-        &app,
-        &user,
+        app,
+        user,
         "create_webhook",
         webhook.id.to_string(),
         format!("{} → {}", webhook.name, webhook.url),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(Created { webhook, secret })))
+    Ok(Created { webhook, secret })
 }
 
 pub async fn list(
@@ -154,17 +165,22 @@ pub async fn disable(
     id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Json<Webhook>> {
     let Path(id) = id?;
-    require_admin(&user)?;
+    Ok(Json(disable_webhook(&app, &user, id).await?))
+}
+
+/// Stops deliveries to a subscriber, audited.
+pub(crate) async fn disable_webhook(app: &AppState, user: &User, id: i64) -> ApiResult<Webhook> {
+    require_admin(user)?;
     let webhook = app.store.disable_webhook(id, app.now()).await?;
     audit(
-        &app,
-        &user,
+        app,
+        user,
         "disable_webhook",
         id.to_string(),
         webhook.name.clone(),
     )
     .await?;
-    Ok(Json(webhook))
+    Ok(webhook)
 }
 
 #[derive(Deserialize, Default)]
@@ -210,7 +226,13 @@ pub async fn retry_one(
     id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Json<Retried>> {
     let Path(id) = id?;
-    require_admin(&user)?;
+    let n = retry_dead_letter(&app, &user, id).await?;
+    Ok(Json(Retried { retried: n }))
+}
+
+/// Puts one dead letter back in the queue with fresh attempts, audited; 404 when there is none.
+pub(crate) async fn retry_dead_letter(app: &AppState, user: &User, id: i64) -> ApiResult<u64> {
+    require_admin(user)?;
     let n = app
         .store
         .retry_dead_letters(Some(id), None, app.now())
@@ -223,14 +245,14 @@ pub async fn retry_one(
         ));
     }
     audit(
-        &app,
-        &user,
+        app,
+        user,
         "retry_dead_letter",
         format!("delivery:{id}"),
         "1 dead letter".into(),
     )
     .await?;
-    Ok(Json(Retried { retried: n }))
+    Ok(n)
 }
 
 #[derive(Deserialize, Default)]
@@ -246,23 +268,31 @@ pub async fn retry_all(
     q: Result<Query<RetryAllQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Retried>> {
     let Query(q) = q?;
-    require_admin(&user)?;
+    let n = retry_dead_letters(&app, &user, q.webhook_id).await?;
+    Ok(Json(Retried { retried: n }))
+}
+
+/// Puts every dead letter (of one subscriber, or all) back in the queue, audited.
+pub(crate) async fn retry_dead_letters(
+    app: &AppState,
+    user: &User,
+    webhook_id: Option<i64>,
+) -> ApiResult<u64> {
+    require_admin(user)?;
     let n = app
         .store
-        .retry_dead_letters(None, q.webhook_id, app.now())
+        .retry_dead_letters(None, webhook_id, app.now())
         .await?;
-    let target = q
-        .webhook_id
-        .map_or_else(|| "all".to_string(), |w| w.to_string());
+    let target = webhook_id.map_or_else(|| "all".to_string(), |w| w.to_string());
     audit(
-        &app,
-        &user,
+        app,
+        user,
         "retry_dead_letters",
         target,
         format!("{n} dead letters"),
     )
     .await?;
-    Ok(Json(Retried { retried: n }))
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod fmt;
 mod intake;
 mod portal;
 mod session;
+mod webhooks;
 mod work;
 
 pub use session::{WebUser, csrf_token};
@@ -104,6 +105,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/sla", post(admin::save_sla))
         .route("/admin/category", post(admin::save_category))
         .route("/admin/unit", post(admin::save_unit))
+        .route(
+            "/admin/webhooks",
+            get(webhooks::show).post(webhooks::create),
+        )
+        .route("/admin/webhooks/{id}/disable", post(webhooks::disable))
+        .route("/admin/webhooks/retry", post(webhooks::retry))
         .route("/static/{*path}", get(assets::serve))
 }
 
