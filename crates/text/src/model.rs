@@ -157,8 +157,8 @@ pub struct Model {
     /// Sorted feature hashes; position = feature row in the model file.
     keys: Vec<u64>,
     table: FeatureTable,
-    /// `[idf, weight per label]` per vocabulary row: one cache line per feature, and the
-    /// whole block small enough to stay in the core's L2 cache at the default `min_df`.
+    /// `[idf, weight per label]` per vocabulary row: one cache line per feature, no memory for
+    /// empty slots (about 2 MB at the default `min_df`, near a core's L2 cache).
     packed: Vec<f32>,
     bias: Vec<f32>,
     /// Wall time of `train`; not serialised, so the same data gives the same model bytes.

@@ -12,19 +12,16 @@ pub fn normalize(text: &str) -> String {
     let mut pending_space = false;
     for c in text.chars() {
         // Ideographs, most of any text, map to themselves: skip the Unicode table lookups.
-        if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
+        let c = if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            c
+        } else {
+            let Some(c) = normalize_char(c) else { continue };
+            if c.is_whitespace() {
+                pending_space = !out.is_empty();
+                continue;
             }
-            out.push(c);
-            continue;
-        }
-        let Some(c) = normalize_char(c) else { continue };
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
+            c
+        };
         if pending_space {
             out.push(' ');
             pending_space = false;

@@ -270,10 +270,10 @@ async fn audit(
     }
 }
 
-/// Guards shared by every admin form.
+/// Guards shared by every admin form (this page's and the webhooks page's).
 // The refusal is the page itself, returned at once by the handler; boxing it buys nothing.
 #[allow(clippy::result_large_err)]
-fn guard(user: &WebUser, form: &FormData, headers: &HeaderMap) -> Result<(), Response> {
+pub(super) fn guard(user: &WebUser, form: &FormData, headers: &HeaderMap) -> Result<(), Response> {
     user.require(&[])?;
     if !user.csrf_ok(form.get("csrf"), headers) {
         return Err(csrf_refused(Some(user)));

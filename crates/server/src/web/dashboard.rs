@@ -28,7 +28,6 @@ pub struct RankRow {
     pub link: String,
 }
 
-/// A hot spot or a spike alert as a table row.
 /// One suggested field's accuracy this month (智能建议).
 pub struct SuggestRow {
     pub field: &'static str,
@@ -38,6 +37,7 @@ pub struct SuggestRow {
     pub top: String,
 }
 
+/// A hot spot or a spike alert as a table row.
 pub struct CellRow {
     pub place: String,
     pub category: String,

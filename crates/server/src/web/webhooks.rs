@@ -3,7 +3,8 @@
 //! letters with their retry. The same service functions as `/api/v1/webhooks`, so validation
 //! and the audit log are one.
 
-use super::{FieldErrors, FormData, Nav, WebUser, api_error_page, csrf_refused, fmt, page};
+use super::admin::guard;
+use super::{FieldErrors, FormData, Nav, WebUser, api_error_page, fmt, page};
 use crate::AppState;
 use crate::events::api as hooks;
 use askama::Template;
@@ -141,16 +142,6 @@ pub async fn show(
         typed,
     )
     .await
-}
-
-// The refusal is the page itself, returned at once by the handler; boxing it buys nothing.
-#[allow(clippy::result_large_err)]
-fn guard(user: &WebUser, form: &FormData, headers: &HeaderMap) -> Result<(), Response> {
-    user.require(&[])?;
-    if !user.csrf_ok(form.get("csrf"), headers) {
-        return Err(csrf_refused(Some(user)));
-    }
-    Ok(())
 }
 
 pub async fn create(
