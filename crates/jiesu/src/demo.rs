@@ -336,7 +336,7 @@ async fn create_accounts(store: &Store, dir: &Directory) -> Result<(Vec<Account>
             role.as_str(),
             unit.as_deref(),
         )
-        .map_err(|e| anyhow!("demo account {username}: {}", e.body.message))?;
+        .map_err(|e| anyhow!("demo account {username}: {}", e))?;
         let id = store
             .create_user(&nu, now)
             .await

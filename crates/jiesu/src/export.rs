@@ -2,9 +2,9 @@
 //! query parsing, so the same filters mean the same rows), identities masked as in every list.
 
 use anyhow::{Context, Result, anyhow};
-use jiesu_server::api::export::{Format, write_csv, write_xlsx};
-use jiesu_server::api::requests::ListQuery;
-use jiesu_server::{AppState, Clock};
+use jiesu_app::export::{Format, write_csv, write_xlsx};
+use jiesu_app::requests::ListQuery;
+use jiesu_app::{App, Clock};
 use jiesu_store::Store;
 use std::path::Path;
 use std::time::Instant;
@@ -51,7 +51,7 @@ pub async fn run(db: &str, format: &str, out: &Path, f: Filters) -> Result<serde
     let started = Instant::now();
     let store = Store::open(db).await.context("opening the database")?;
     let dir = crate::init_world(&store, None).await?;
-    let mut app = AppState::new(store.clone(), dir, Clock::System);
+    let mut app = App::new(store.clone(), dir, Clock::System);
     // No full-text index on the command line: `--q` is a substring match.
     app.search = None;
     let query = ListQuery {
@@ -69,36 +69,24 @@ pub async fn run(db: &str, format: &str, out: &Path, f: Filters) -> Result<serde
         q: f.q,
         ..ListQuery::default()
     };
-    // Whoever runs the binary holds the database itself: no unit scope, identities still masked.
-    let operator = jiesu_store::User {
-        id: 0,
-        username: "cli".into(),
-        display_name: "jiesu export".into(),
-        password_hash: String::new(),
-        role: jiesu_domain::Role::Admin,
-        unit_code: None,
-        disabled: false,
-        created_at: jiff::Timestamp::now(),
-    };
-    let filter = jiesu_server::api::requests::build_filter(&app, &operator, &query)
+    let filter = jiesu_app::requests::console_filter(&app, &query)
         .await
         .map_err(|e| {
             anyhow!(
                 "{}{}",
-                e.body
-                    .field
+                e.field
                     .map(|f| format!("--{}: ", f.replace('_', "-")))
                     .unwrap_or_default(),
-                e.body.message
+                e.message
             )
         })?;
     let written = match format {
         Format::Csv => {
             let file = std::fs::File::create(out)
                 .with_context(|| format!("creating {}", out.display()))?;
-            write_csv(&store, &app.dir, &filter, std::io::BufWriter::new(file)).await
+            write_csv(&app, &filter, std::io::BufWriter::new(file)).await
         }
-        Format::Xlsx => write_xlsx(&store, &app.dir, &filter, out).await,
+        Format::Xlsx => write_xlsx(&app, &filter, out).await,
     };
     store.close().await;
     let rows = match written {

@@ -461,8 +461,8 @@ async fn run(cli: Cli) -> Result<()> {
             .map_err(|e| {
                 anyhow!(
                     "{}{}",
-                    e.body.field.map(|f| format!("{f}: ")).unwrap_or_default(),
-                    e.body.message
+                    e.field.map(|f| format!("{f}: ")).unwrap_or_default(),
+                    e.message
                 )
             })?;
             let id = store.create_user(&nu, Timestamp::now()).await?;
@@ -501,7 +501,7 @@ async fn run(cli: Cli) -> Result<()> {
             let dir = init_world(&store, None).await?;
             let report = jiesu_server::api::suggest::train_from_store(&store, &dir, limit)
                 .await
-                .map_err(|e| anyhow!("training failed: {}", e.body.message))?;
+                .map_err(|e| anyhow!("training failed: {e}"))?;
             store.close().await;
             print_out(&serde_json::to_string_pretty(&report)?);
             Ok(())
@@ -641,7 +641,7 @@ async fn serve(
     if let Some(path) = &index {
         let idx = jiesu_text::search::SearchIndex::open(path)
             .with_context(|| format!("opening the index {}", path.display()))?;
-        state.search = Some(std::sync::Arc::new(idx));
+        state.app.search = Some(std::sync::Arc::new(idx));
     }
     if let Some(idx) = state.search.clone() {
         // An in-memory index starts empty; an on-disk one is trusted when it has documents
@@ -676,7 +676,7 @@ async fn serve(
         }
     });
     // Loads the text services at once, then picks up models `jiesu train` stores.
-    jiesu_server::api::suggest::spawn_model_watcher(state.clone(), Duration::from_secs(60));
+    jiesu_server::api::suggest::spawn_model_watcher(state.app.clone(), Duration::from_secs(60));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;

@@ -59,7 +59,7 @@ pub async fn build(
     bottom: usize,
     analytics: bool,
 ) -> Result<MonthlyReport> {
-    let api = |e: jiesu_server::ApiError| anyhow!("{}", e.body.message);
+    let api = |e: jiesu_app::AppError| anyhow!("{e}");
     let granularity = Granularity::of(&period).filter(|_| analytics);
     let cells = granularity.map(|g| CellParams {
         period: period.clone(),

@@ -89,7 +89,7 @@ async fn assessment(
 ) -> Result<AssessmentView> {
     compute_with(m, store, dir, period.clone(), by, as_of, 3)
         .await
-        .map_err(|e| anyhow!("{}", e.body.message))
+        .map_err(|e| anyhow!("{e}"))
 }
 
 /// Compares both methods on every combination; returns (comparisons, differences).

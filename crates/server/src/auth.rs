@@ -3,8 +3,6 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
@@ -23,25 +21,7 @@ pub const MAX_FAILURES: u32 = 5;
 pub const LOCKOUT_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 pub const SESSION_COOKIE: &str = "jiesu_session";
 
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
+pub use jiesu_app::accounts::{hash_password, verify_password};
 
 /// A random token to give the client; only its hash is stored.
 pub fn new_token() -> Result<String, String> {

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use jiesu_app::{AppError, ErrorKind};
 use jiesu_domain::DomainError;
 use jiesu_store::StoreError;
 use serde::Serialize;
@@ -74,43 +75,39 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let status = match e.kind {
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::BadInput => StatusCode::BAD_REQUEST,
+            ErrorKind::Refused | ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            // Already logged where it was made.
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            body: ErrorBody {
+                code: e.code,
+                message: e.message,
+                field: e.field,
+            },
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Invalid {
-                field,
-                code,
-                message,
-            } => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, code, &field, message),
-            DomainError::Refused { code, message } => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
-            DomainError::Forbidden { code, message } => {
-                ApiError::new(StatusCode::FORBIDDEN, code, message)
-            }
-            DomainError::NotVisible => ApiError::not_found(),
-        }
+        AppError::from(e).into()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Domain(d) => d.into(),
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::Duplicate { field } => ApiError::field(
-                StatusCode::CONFLICT,
-                "duplicate",
-                field,
-                format!("{field} is already used"),
-            ),
-            StoreError::Conflict => ApiError::new(
-                StatusCode::CONFLICT,
-                "concurrent_change",
-                "the request changed while you acted; reload and retry",
-            ),
-            other => ApiError::internal(other),
-        }
+        AppError::from(e).into()
     }
 }
 

@@ -7,19 +7,14 @@ use crate::{ApiJson, AppState};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use jiesu_domain::Role;
 use jiesu_store::{AuditEntry, DeadLetter, User, Webhook};
 use serde::{Deserialize, Serialize};
 
 fn require_admin(user: &User) -> ApiResult<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "webhooks are managed by admins, not {}",
-            user.role.label_zh()
-        )))
-    }
+    Ok(jiesu_app::require(
+        user,
+        jiesu_app::Capability::ManageWebhooks,
+    )?)
 }
 
 async fn audit(

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use jiesu_domain::Role;
 use jiesu_store::{ApiKey, AuditEntry, Store, User};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -88,13 +87,10 @@ pub async fn check_key(store: &Store, presented: Option<&str>) -> Result<ApiKey,
 }
 
 fn require_admin(user: &User) -> ApiResult<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Open311 keys: only administrators manage them",
-        ))
-    }
+    Ok(jiesu_app::require(
+        user,
+        jiesu_app::Capability::ManageApiKeys,
+    )?)
 }
 
 async fn audit(app: &AppState, user: &User, action: &str, key: &ApiKey) -> ApiResult<()> {

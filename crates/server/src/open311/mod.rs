@@ -828,7 +828,8 @@ async fn create_request(
         address_string.map(str::to_string),
         None,
     )
-    .await?;
+    .await
+    .map_err(crate::ApiError::from)?;
     Ok((
         "service_requests",
         Doc::List(

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use jiesu_app::Capability;
 use jiesu_domain::{Directory, Role};
 use jiesu_store::AuditEntry;
 use jiesu_world::{DayKind, Span, World};
@@ -225,7 +226,7 @@ pub async fn show(
     user: WebUser,
     Query(q): Query<AdminQuery>,
 ) -> Response {
-    if let Err(r) = user.require(&[]) {
+    if let Err(r) = user.require(Capability::EditWorld) {
         return r;
     }
     let flash = match q.ok.as_deref() {
@@ -274,7 +275,7 @@ async fn audit(
 // The refusal is the page itself, returned at once by the handler; boxing it buys nothing.
 #[allow(clippy::result_large_err)]
 pub(super) fn guard(user: &WebUser, form: &FormData, headers: &HeaderMap) -> Result<(), Response> {
-    user.require(&[])?;
+    user.require(Capability::EditWorld)?;
     if !user.csrf_ok(form.get("csrf"), headers) {
         return Err(csrf_refused(Some(user)));
     }
@@ -290,28 +291,19 @@ pub async fn create_user(
     if let Err(r) = guard(&user, &form, &headers) {
         return r;
     }
-    let result = crate::api::admin::new_user(
-        &app.dir,
-        form.get("username").unwrap_or_default(),
-        form.get("display_name"),
-        form.get("password").unwrap_or_default(),
-        form.get("role").unwrap_or_default(),
-        form.get("unit"),
-    );
-    let created = match result {
-        Ok(nu) => app
-            .store
-            .create_user(&nu, app.now())
-            .await
-            .map_err(crate::ApiError::from),
-        Err(e) => Err(e),
+    let account = jiesu_app::accounts::AccountForm {
+        username: form.get("username").unwrap_or_default(),
+        display_name: form.get("display_name"),
+        password: form.get("password").unwrap_or_default(),
+        role: form.get("role").unwrap_or_default(),
+        unit: form.get("unit"),
     };
-    match created {
-        Ok(id) => {
-            let detail = format!("{} {}", form.text("username"), form.text("role"));
-            audit(&app, &user, "create_user", "user", &id.to_string(), detail).await;
-            Redirect::to("/admin?ok=user").into_response()
-        }
+    // Validated, hashed, stored and audited by the use case.
+    match jiesu_app::accounts::create_user(&app, &user.user, account)
+        .await
+        .map_err(crate::ApiError::from)
+    {
+        Ok(_) => Redirect::to("/admin?ok=user").into_response(),
         Err(e) => {
             let mut errors = FieldErrors::from_api(&e);
             if let Some((f, _)) = errors.0.first_mut() {

@@ -9,7 +9,7 @@ use crate::api::assessment::compute;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use jiesu_domain::Role;
+use jiesu_app::Capability;
 use jiesu_domain::analytics as an;
 use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
 use jiesu_store::{ListFilter, ListOrder, OPEN_STATUSES};
@@ -168,11 +168,11 @@ async fn build(
     .await
     {
         Ok(a) => a.assessment,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let by_unit = match compute(&app.store, &app.dir, period.clone(), GroupBy::Unit, now, 3).await {
         Ok(a) => a.assessment,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let mut streets: Vec<&GroupScore> = by_street.groups.iter().collect();
     streets.sort_by_key(|g| g.rank.unwrap_or(u32::MAX));
@@ -237,7 +237,7 @@ async fn build(
         } else {
             match compute(&app.store, &app.dir, p, GroupBy::Unit, now, 0).await {
                 Ok(a) => a.assessment.totals,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         };
         months.push(label);
@@ -330,7 +330,7 @@ async fn build(
                     })
                     .collect();
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
 
@@ -427,7 +427,7 @@ pub async fn page_handler(
     user: WebUser,
     Query(q): Query<DashQuery>,
 ) -> Response {
-    if let Err(r) = user.require(&[Role::Supervisor, Role::Dispatcher]) {
+    if let Err(r) = user.require(Capability::ViewAssessment) {
         return r;
     }
     let now = app.now();

@@ -10,10 +10,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiesu_domain::{Channel, Directory, RequestType, Role, SpecialHandling};
+use jiesu_app::Capability;
+use jiesu_domain::{Channel, Directory, RequestType, SpecialHandling};
 use jiesu_text::EmergencyLevel;
-
-const ROLES: &[Role] = &[Role::Operator, Role::Dispatcher];
 
 pub struct Opt {
     pub code: String,
@@ -213,8 +212,8 @@ pub struct PageQuery {
 
 pub async fn show_(app: &AppState, user: &WebUser, done: Option<i64>) -> Response {
     let done = match done {
-        Some(id) => match app.store.get(id).await {
-            Ok(Some(st)) => Some(Done {
+        Some(id) => match jiesu_app::actions::load_visible(app, &user.user, id).await {
+            Ok(st) => Some(Done {
                 id,
                 tracking_code: st.tracking_code.clone(),
                 outcome: match (&st.lead_unit, st.status) {
@@ -244,7 +243,7 @@ pub async fn show(
     user: WebUser,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Err(r) = user.require(ROLES) {
+    if let Err(r) = user.require(Capability::RecordIntake) {
         return r;
     }
     show_(&app, &user, q.done).await
@@ -276,7 +275,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: FormData,
 ) -> Response {
-    if let Err(r) = user.require(ROLES) {
+    if let Err(r) = user.require(Capability::RecordIntake) {
         return r;
     }
     if !user.csrf_ok(form.get("csrf"), &headers) {
@@ -335,11 +334,10 @@ pub async fn submit(
         dispatch_to,
         answer,
         special_handling,
-        idempotency_key: None,
+        // The form's one-time key makes a double click or a resubmitted page record one request.
+        idempotency_key: opt(&v.idem).map(|k| format!("web:{}:{k}", user.user.id)),
     };
-    // The form's one-time key makes a double click or a resubmitted page record one request.
-    let key = opt(&v.idem).map(|k| format!("web:{}:{k}", user.user.id));
-    match intake(&app, &user.user, body, key).await {
+    match intake(&app, &user.user, body).await {
         Ok(created) => {
             Redirect::to(&format!("/intake?done={}", created.request.state.id)).into_response()
         }
@@ -373,7 +371,7 @@ pub async fn suggest(
     headers: HeaderMap,
     form: FormData,
 ) -> Response {
-    if let Err(r) = user.require(ROLES) {
+    if let Err(r) = user.require(Capability::RecordIntake) {
         return r;
     }
     if !user.csrf_ok(form.get("csrf"), &headers) {
@@ -442,7 +440,7 @@ pub async fn suggest(
                 .collect();
             partial.s = Some(s);
         }
-        Err(e) => partial.error = fmt::error_zh(&e),
+        Err(e) => partial.error = fmt::error_zh(&e.into()),
     }
     page(&partial)
 }

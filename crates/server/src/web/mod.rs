@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (askama templates in `crates/server/templates/`) with htmx
 //! for the live parts, one desk per role, all in Chinese. Pages call the same services as the
-//! JSON API (`api::requests::intake`, `perform`, `build_filter`, the assessment), so the engine's
+//! JSON API (the use cases of `jiesu_app`), and every page checks its capability with
+//! `jiesu_app::policy`, so the engine's
 //! rules hold here too; a page only decides how things look.
 
 mod admin;
@@ -24,6 +25,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use jiesu_app::Capability;
 use jiesu_domain::Role;
 
 /// When it was computed, under which world revision, and the data.
@@ -153,28 +155,21 @@ pub struct NavLink {
 
 impl Nav {
     pub fn for_user(u: &WebUser, active: &str) -> Nav {
-        let all: &[(&str, &str, &[Role])] = &[
-            ("/intake", "受理台", &[Role::Operator, Role::Dispatcher]),
-            ("/board", "派单台", &[Role::Dispatcher]),
-            ("/queue", "承办队列", &[Role::Handler]),
-            ("/callback", "回访台", &[Role::Callback]),
+        // The pages a role may open (`jiesu_app::policy`); the callback desk is linked for
+        // 回访员 only, though dispatchers may open it too.
+        let all: &[(&str, &str, Capability, &[Role])] = &[
+            ("/intake", "受理台", Capability::RecordIntake, &[]),
+            ("/board", "派单台", Capability::DispatchBoard, &[]),
+            ("/queue", "承办队列", Capability::HandlerQueue, &[]),
             (
-                "/requests",
-                "诉求查询",
-                &[
-                    Role::Operator,
-                    Role::Dispatcher,
-                    Role::Handler,
-                    Role::Callback,
-                    Role::Supervisor,
-                ],
+                "/callback",
+                "回访台",
+                Capability::CallbackDesk,
+                &[Role::Callback, Role::Admin],
             ),
-            (
-                "/dashboard",
-                "考评态势",
-                &[Role::Supervisor, Role::Dispatcher],
-            ),
-            ("/admin", "系统管理", &[]),
+            ("/requests", "诉求查询", Capability::ReadRequests, &[]),
+            ("/dashboard", "考评态势", Capability::ViewAssessment, &[]),
+            ("/admin", "系统管理", Capability::EditWorld, &[]),
         ];
         let role = u.role();
         Nav {
@@ -184,8 +179,11 @@ impl Nav {
             csrf: u.csrf.clone(),
             links: all
                 .iter()
-                .filter(|(_, _, roles)| role == Role::Admin || roles.contains(&role))
-                .map(|(href, label, _)| NavLink {
+                .filter(|(_, _, cap, only)| {
+                    jiesu_app::policy::allows(role, *cap)
+                        && (only.is_empty() || only.contains(&role))
+                })
+                .map(|(href, label, _, _)| NavLink {
                     href,
                     label,
                     active: *href == active,

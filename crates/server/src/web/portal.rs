@@ -209,19 +209,22 @@ pub async fn submit(
     // The photo is stored first, unlinked: if filing fails nothing points at it and the
     // cleanup removes it, so no request is ever half-saved.
     let photo_id = match &photo {
-        Some((t, bytes)) => match app.store.add_attachment(t, bytes, now).await {
+        Some((t, bytes)) => match jiesu_app::intake::add_photo(&app, t, bytes).await {
             Ok(id) => Some(id),
             Err(e) => return crate::ApiError::from(e).into_response(),
         },
         None => None,
     };
     let key = opt(&v.idem).map(|k| format!("portal:{k}"));
-    let st = match file_citizen_request(&app, &citizen(), intake, opt(&v.address), key).await {
+    let st = match file_citizen_request(&app, &citizen(), intake, opt(&v.address), key)
+        .await
+        .map_err(crate::ApiError::from)
+    {
         Ok(st) => st,
         Err(e) => return render(&app, v, FieldErrors::from_api(&e), e.status),
     };
     if let Some(id) = photo_id
-        && let Err(e) = app.store.link_attachments(&[id], st.id).await
+        && let Err(e) = jiesu_app::intake::link_photo(&app, id, st.id).await
     {
         tracing::warn!(error = %e, "linking a portal photo failed");
     }
@@ -327,8 +330,8 @@ async fn render_track(
     if code.is_empty() || code.len() > 40 {
         return page(&t);
     }
-    let st = match app.store.get_by_tracking_code(&code).await {
-        Ok(Some(st)) => st,
+    let (st, events) = match jiesu_app::actions::by_tracking_code(&app, &code).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             let mut r = page(&t);
             *r.status_mut() = StatusCode::NOT_FOUND;
@@ -336,7 +339,6 @@ async fn render_track(
         }
         Err(e) => return crate::ApiError::from(e).into_response(),
     };
-    let events = app.store.events(st.id).await.unwrap_or_default();
     t.found = true;
     t.status = st.status.label_zh().into();
     t.text = st.intake.text.clone();
@@ -385,25 +387,16 @@ pub async fn rate(State(app): State<AppState>, form: super::FormData) -> Respons
     let Some(satisfaction) = satisfaction else {
         return render_track(&app, &code, false, errors, String::new()).await;
     };
-    let st = match app.store.get_by_tracking_code(&code).await {
-        Ok(Some(st)) => st,
-        _ => return error_page(None, StatusCode::NOT_FOUND, "没有这个受理编号。"),
-    };
     let cmd = Command::Rate {
         satisfaction,
         comment: form.get("comment").map(str::to_string),
     };
-    let now = app.now();
-    match app
-        .store
-        .act(&app.dir, &citizen(), st.id, &cmd, now)
+    match jiesu_app::actions::rate_by_code(&app, &citizen(), &code, cmd)
         .await
         .map_err(crate::ApiError::from)
     {
-        Ok(st) => {
-            crate::search::after_write(app.search.as_ref(), &st);
-            Redirect::to(&format!("/portal/track?code={code}&rated=1")).into_response()
-        }
+        Ok(None) => error_page(None, StatusCode::NOT_FOUND, "没有这个受理编号。"),
+        Ok(Some(_)) => Redirect::to(&format!("/portal/track?code={code}&rated=1")).into_response(),
         Err(e) => {
             let mut r =
                 render_track(&app, &code, false, FieldErrors::from_api(&e), String::new()).await;

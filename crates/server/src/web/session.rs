@@ -9,6 +9,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use jiesu_app::Capability;
 use jiesu_domain::Role;
 use jiesu_store::User;
 use sha2::{Digest, Sha256};
@@ -46,11 +47,11 @@ impl WebUser {
                 == 0
     }
 
-    /// Refuses with a page unless the role is one of `roles` (admin always passes).
+    /// Refuses with a page unless the user's role has `cap` (`jiesu_app::policy`).
     // The refusal is the page itself, returned at once by the handler; boxing it buys nothing.
     #[allow(clippy::result_large_err)]
-    pub fn require(&self, roles: &[Role]) -> Result<(), Response> {
-        if self.user.role == Role::Admin || roles.contains(&self.user.role) {
+    pub fn require(&self, cap: Capability) -> Result<(), Response> {
+        if jiesu_app::require(&self.user, cap).is_ok() {
             Ok(())
         } else {
             Err(super::error_page(

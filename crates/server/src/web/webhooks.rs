@@ -11,6 +11,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use jiesu_app::Capability;
 
 pub struct HookRow {
     pub id: i64,
@@ -124,7 +125,7 @@ pub async fn show(
     user: WebUser,
     Query(q): Query<ShowQuery>,
 ) -> Response {
-    if let Err(r) = user.require(&[]) {
+    if let Err(r) = user.require(Capability::ManageWebhooks) {
         return r;
     }
     let flash = match q.ok.as_deref() {

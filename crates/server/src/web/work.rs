@@ -6,15 +6,15 @@ use super::intake::{OptGroup, unit_groups};
 use super::{
     FieldErrors, FormData, Nav, WebUser, api_error_page, csrf_refused, error_page, fmt, page,
 };
+use crate::ApiError;
 use crate::AppState;
-use crate::api::requests::{
-    Action, ListQuery, build_filter, has_identity, load_visible, log_identity_view, perform,
-};
-use crate::views::reveals_identity;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use jiesu_app::Capability;
+use jiesu_app::actions::{Action, perform};
+use jiesu_app::requests::{ListQuery, build_filter};
 use jiesu_domain::{
     Command, ContactMethod, Ctx, DomainError, Event, EventKind, RequestState, Role, Satisfaction,
     SpecialHandling, Status, decide,
@@ -124,7 +124,7 @@ pub struct TabQuery {
 }
 
 async fn list_rows(app: &AppState, f: &ListFilter) -> Result<Vec<Row>, crate::ApiError> {
-    let page = app.store.list(f).await?;
+    let page = jiesu_app::requests::page(app, f).await?;
     let now = app.now();
     Ok(page.items.iter().map(|s| row(app, s, now)).collect())
 }
@@ -135,7 +135,7 @@ pub async fn board(
     user: WebUser,
     Query(q): Query<TabQuery>,
 ) -> Response {
-    if let Err(r) = user.require(&[Role::Dispatcher]) {
+    if let Err(r) = user.require(Capability::DispatchBoard) {
         return r;
     }
     let tab = q.tab.unwrap_or_else(|| "new".into());
@@ -192,7 +192,7 @@ pub async fn queue(
     user: WebUser,
     Query(q): Query<TabQuery>,
 ) -> Response {
-    if let Err(r) = user.require(&[Role::Handler]) {
+    if let Err(r) = user.require(Capability::HandlerQueue) {
         return r;
     }
     let tab = q.tab.unwrap_or_else(|| "open".into());
@@ -249,7 +249,7 @@ pub async fn queue(
 
 /// 回访台: replied requests waiting for the callback, longest-waiting first.
 pub async fn callback_desk(State(app): State<AppState>, user: WebUser) -> Response {
-    if let Err(r) = user.require(&[Role::Callback, Role::Dispatcher]) {
+    if let Err(r) = user.require(Capability::CallbackDesk) {
         return r;
     }
     let f = ListFilter {
@@ -338,7 +338,10 @@ pub async fn list(
     filters.category = q.category.clone().unwrap_or_default();
     filters.overdue = q.overdue == Some(true);
     view.filters = Some(filters);
-    let f = match build_filter(&app, &user.user, &q).await {
+    let f = match build_filter(&app, &user.user, &q)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(f) => f,
         Err(e) => {
             view.error = fmt::error_zh(&e);
@@ -347,7 +350,7 @@ pub async fn list(
             return r;
         }
     };
-    match app.store.list(&f).await {
+    match jiesu_app::requests::page(&app, &f).await {
         Ok(p) => {
             let now = app.now();
             view.rows = p.items.iter().map(|s| row(&app, s, now)).collect();
@@ -721,22 +724,15 @@ async fn render_detail(
     open: &str,
     flash: String,
 ) -> Response {
-    let st = match load_visible(app, &user.user, id).await {
-        Ok(s) => s,
-        Err(e) => return api_error_page(user, &e),
-    };
-    let reveal = reveals_identity(user.role());
-    if reveal
-        && has_identity(&st)
-        && let Err(e) = log_identity_view(app, &user.user, id, "web request page").await
-    {
-        return api_error_page(user, &e);
-    }
-    let events = match app.store.events(id).await {
-        Ok(e) => e,
+    let jiesu_app::actions::Detail {
+        state: st,
+        reveal,
+        events,
+        photos,
+    } = match jiesu_app::actions::detail(app, &user.user, id, "web request page").await {
+        Ok(d) => d,
         Err(e) => return api_error_page(user, &e.into()),
     };
-    let photos = app.store.attachments(id).await.unwrap_or_default();
     let now = app.now();
     let view = crate::views::request_view(&app.dir, st.clone(), reveal, now);
     let r = row(app, &st, now);
@@ -1057,8 +1053,8 @@ pub async fn act(
         let master = form.text("master");
         let master_id = match master.parse::<i64>() {
             Ok(n) => Some(n),
-            Err(_) => match app.store.get_by_tracking_code(&master).await {
-                Ok(Some(m)) => Some(m.id),
+            Err(_) => match jiesu_app::actions::id_of_code(&app, &user.user, &master).await {
+                Ok(Some(m)) => Some(m),
                 _ => None,
             },
         };
@@ -1078,7 +1074,10 @@ pub async fn act(
         }
         return render_detail(&app, &user, id, errors, &name, String::new()).await;
     };
-    match perform(&app, &user.user, id, &action).await {
+    match perform(&app, &user.user, id, &action)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to(&format!("/r/{id}?ok={name}")).into_response(),
         Err(e) if e.status == StatusCode::NOT_FOUND => api_error_page(&user, &e),
         Err(e) => {
@@ -1106,24 +1105,17 @@ pub async fn photo(
     let Ok(Path((id, n))) = path else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if load_visible(&app, &user.user, id).await.is_err() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let list = app.store.attachments(id).await.unwrap_or_default();
-    let Some(meta) = list.get(n) else {
+    let Ok(Some((meta, bytes))) = jiesu_app::actions::photo(&app, &user.user, id, n).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match app.store.attachment_bytes(meta.id).await {
-        Ok(Some(bytes)) => (
-            [
-                (header::CONTENT_TYPE, meta.content_type.clone()),
-                (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
-                // Only the types checked at upload are served, and never sniffed as HTML.
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            ],
-            bytes,
-        )
-            .into_response(),
-        _ => StatusCode::NOT_FOUND.into_response(),
-    }
+    (
+        [
+            (header::CONTENT_TYPE, meta.content_type),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            // Only the types checked at upload are served, and never sniffed as HTML.
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
 }

@@ -1,0 +1,186 @@
+//! Who may do what: one table from capability to roles, and [`require`], which every door
+//! goes through before a use case acts for a person.
+//!
+//! Two rules stay where they are enforced today, each in one place:
+//! * which lifecycle command a role may give on a request, and in which state, is the
+//!   domain's (`jiesu_domain::decide`), because it depends on the case;
+//! * a handler sees only the requests its unit leads or co-handles (`jiesu_domain::can_see`,
+//!   and the list scope in [`crate::requests`]); anything else answers 404.
+
+use crate::error::{AppError, AppResult};
+use jiesu_domain::Role;
+use jiesu_store::User;
+
+use Role::{Admin, Callback, Dispatcher, Handler, Operator, Supervisor};
+
+/// Something a door lets a person do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// 受理: record a request (the intake desk, `POST /requests`).
+    RecordIntake,
+    /// Routing suggestions on an intake draft.
+    Suggest,
+    /// Read requests (lists, detail, event log, export); a handler only its unit's.
+    ReadRequests,
+    /// Give lifecycle commands on a request (the domain then decides each command).
+    ActOnRequests,
+    /// The 派单台 dispatch board.
+    DispatchBoard,
+    /// The 承办队列 handler queue.
+    HandlerQueue,
+    /// The 回访台 callback desk.
+    CallbackDesk,
+    /// 考评: the assessment, the dashboard and the monthly report.
+    ViewAssessment,
+    /// Hot spots, spikes, recurring problems, keywords, overdue and bottom-rank flags.
+    ViewAnalytics,
+    /// How often intake suggestions matched where requests ended up.
+    ViewSuggestionAccuracy,
+    /// Run the SLA sweep now.
+    RunSweep,
+    /// Read the audit log.
+    ViewAudit,
+    /// Create and list accounts.
+    ManageUsers,
+    /// Edit the world: category routing, unit names, weights.
+    EditWorld,
+    /// Webhook subscribers and dead letters.
+    ManageWebhooks,
+    /// Open311 API keys.
+    ManageApiKeys,
+    /// Load newly trained models now.
+    ReloadModels,
+}
+
+impl Capability {
+    pub const ALL: &'static [Capability] = &[
+        Capability::RecordIntake,
+        Capability::Suggest,
+        Capability::ReadRequests,
+        Capability::ActOnRequests,
+        Capability::DispatchBoard,
+        Capability::HandlerQueue,
+        Capability::CallbackDesk,
+        Capability::ViewAssessment,
+        Capability::ViewAnalytics,
+        Capability::ViewSuggestionAccuracy,
+        Capability::RunSweep,
+        Capability::ViewAudit,
+        Capability::ManageUsers,
+        Capability::EditWorld,
+        Capability::ManageWebhooks,
+        Capability::ManageApiKeys,
+        Capability::ReloadModels,
+    ];
+
+    /// The roles that have this capability: the whole policy.
+    pub fn roles(self) -> &'static [Role] {
+        use Capability::*;
+        match self {
+            RecordIntake | Suggest => &[Operator, Dispatcher, Admin],
+            ReadRequests | ActOnRequests => {
+                &[Operator, Dispatcher, Handler, Callback, Supervisor, Admin]
+            }
+            DispatchBoard => &[Dispatcher, Admin],
+            HandlerQueue => &[Handler, Admin],
+            CallbackDesk => &[Callback, Dispatcher, Admin],
+            ViewAssessment | ViewAnalytics | ViewSuggestionAccuracy | RunSweep => {
+                &[Supervisor, Dispatcher, Admin]
+            }
+            ViewAudit => &[Supervisor, Admin],
+            ManageUsers | EditWorld | ManageWebhooks | ManageApiKeys | ReloadModels => &[Admin],
+        }
+    }
+
+    /// What the capability is, for refusals a person reads.
+    pub fn label(self) -> &'static str {
+        use Capability::*;
+        match self {
+            RecordIntake => "受理 (recording requests)",
+            Suggest => "routing suggestions",
+            ReadRequests => "reading requests",
+            ActOnRequests => "acting on requests",
+            DispatchBoard => "the 派单台",
+            HandlerQueue => "the 承办队列",
+            CallbackDesk => "the 回访台",
+            ViewAssessment => "the assessment",
+            ViewAnalytics => "analytics",
+            ViewSuggestionAccuracy => "suggestion accuracy",
+            RunSweep => "the SLA sweep",
+            ViewAudit => "the audit log",
+            ManageUsers => "managing accounts",
+            EditWorld => "editing the world",
+            ManageWebhooks => "managing webhooks",
+            ManageApiKeys => "managing Open311 keys",
+            ReloadModels => "reloading models",
+        }
+    }
+}
+
+/// True when `role` has `cap`.
+pub fn allows(role: Role, cap: Capability) -> bool {
+    cap.roles().contains(&role)
+}
+
+/// Refuses (`forbidden_role`) unless the user's role has `cap`.
+pub fn require(user: &User, cap: Capability) -> AppResult<()> {
+    require_role(user.role, cap)
+}
+
+/// [`require`] for a bare role.
+pub fn require_role(role: Role, cap: Capability) -> AppResult<()> {
+    if allows(role, cap) {
+        Ok(())
+    } else {
+        let who: Vec<&str> = cap.roles().iter().map(|r| r.label_zh()).collect();
+        Err(AppError::forbidden(format!(
+            "{}: only {} may do this, not {}",
+            cap.label(),
+            who.join("、"),
+            role.label_zh()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn citizens_and_the_system_hold_no_capability() {
+        for cap in Capability::ALL {
+            assert!(!allows(Role::Citizen, *cap), "{cap:?}");
+            assert!(!allows(Role::System, *cap), "{cap:?}");
+        }
+    }
+
+    #[test]
+    fn every_capability_has_a_role_and_refusals_name_it() {
+        for cap in Capability::ALL {
+            assert!(!cap.roles().is_empty(), "{cap:?}");
+            let refused = Role::ALL.iter().find(|r| !allows(**r, *cap)).copied();
+            if let Some(r) = refused {
+                let e = require_role(r, *cap).expect_err("refused");
+                assert_eq!(e.kind, ErrorKind::Forbidden);
+                assert_eq!(e.code, "forbidden_role");
+                assert!(e.message.contains(cap.label()), "{}", e.message);
+            }
+        }
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        for cap in [
+            Capability::ManageUsers,
+            Capability::EditWorld,
+            Capability::ManageWebhooks,
+            Capability::ManageApiKeys,
+            Capability::ReloadModels,
+        ] {
+            for r in Role::ALL {
+                assert_eq!(allows(*r, cap), *r == Role::Admin, "{r:?} {cap:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The timer sweep: deadline breaches raise 督办 exactly once, across restarts and several
+//! servers on one PostgreSQL (the store's engine guarantees it; this is the use case and the
+//! background task).
+
+use crate::App;
+use crate::error::AppResult;
+use crate::policy::{Capability, require};
+use jiesu_store::{SweepReport, User};
+use std::time::Duration;
+
+/// Runs the sweep now, for someone who may.
+pub async fn sweep(app: &App, user: &User) -> AppResult<SweepReport> {
+    require(user, Capability::RunSweep)?;
+    Ok(app.store.sweep_sla(app.now()).await?)
+}
+
+/// Runs the sweep every `every` until the process ends.
+pub fn spawn_sweeper(app: App, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app.store.sweep_sla(app.now()).await {
+                Ok(r) if r.escalations > 0 => {
+                    tracing::info!(escalations = r.escalations, "SLA sweep raised 督办")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "SLA sweep failed"),
+            }
+        }
+    })
+}
