@@ -30,6 +30,7 @@ pub mod search;
 pub mod sla;
 pub mod text;
 pub mod views;
+pub mod webhooks;
 
 pub use error::{AppError, AppResult, ErrorKind};
 pub use policy::{Capability, require};

@@ -5,13 +5,14 @@
 
 use super::admin::guard;
 use super::{FieldErrors, FormData, Nav, WebUser, api_error_page, fmt, page};
+use crate::ApiError;
 use crate::AppState;
-use crate::events::api as hooks;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiesu_app::Capability;
+use jiesu_app::webhooks as hooks;
 
 pub struct HookRow {
     pub id: i64,
@@ -60,8 +61,8 @@ async fn render(
     typed: (String, String),
 ) -> Response {
     let (hooks, dead) = match (
-        app.store.webhooks().await,
-        app.store.dead_letters(None, None, DEAD_SHOWN).await,
+        jiesu_app::webhooks::list(app, &user.user).await,
+        jiesu_app::webhooks::dead_letters(app, &user.user, None, None, DEAD_SHOWN).await,
     ) {
         (Ok(h), Ok(d)) => (h, d),
         (Err(e), _) | (_, Err(e)) => return api_error_page(user, &e.into()),
@@ -155,7 +156,10 @@ pub async fn create(
         return r;
     }
     let (name, url) = (form.text("name"), form.text("url"));
-    match hooks::create_webhook(&app, &user.user, &name, &url).await {
+    match hooks::create_webhook(&app, &user.user, &name, &url)
+        .await
+        .map_err(ApiError::from)
+    {
         // The secret is on this answer only: no redirect, so a reload cannot show it again.
         Ok(c) => {
             let flash = format!(
@@ -192,7 +196,7 @@ pub async fn disable(
     }
     match hooks::disable_webhook(&app, &user.user, id).await {
         Ok(_) => Redirect::to("/admin/webhooks?ok=disabled").into_response(),
-        Err(e) => api_error_page(&user, &e),
+        Err(e) => api_error_page(&user, &e.into()),
     }
 }
 
@@ -218,6 +222,6 @@ pub async fn retry(
     };
     match result {
         Ok(_) => Redirect::to("/admin/webhooks?ok=retried").into_response(),
-        Err(e) => api_error_page(&user, &e),
+        Err(e) => api_error_page(&user, &e.into()),
     }
 }
