@@ -7,14 +7,17 @@
 pub mod analytics;
 pub mod assessment;
 pub mod calendar;
+pub mod case;
 pub mod commands;
 pub mod directory;
 pub mod error;
 pub mod intake;
 pub mod lifecycle;
 pub mod model;
+pub mod tracking;
 
 pub use calendar::WorkCalendar;
+pub use case::{CaseEvent, CaseKind};
 pub use commands::{Command, Ctx, can_see, decide, decide_merge, sla_breaches};
 pub use directory::Directory;
 pub use error::DomainError;

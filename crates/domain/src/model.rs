@@ -216,3 +216,15 @@ vocabulary! {
         Other = "other" / "其他",
     }
 }
+
+/// Statuses the SLA sweep and the "open" filter consider live.
+pub const OPEN_STATUSES: &[Status] = &[
+    Status::Received,
+    Status::Dispatched,
+    Status::Returned,
+    Status::Accepted,
+    Status::InProgress,
+    Status::Replied,
+    Status::CalledBack,
+    Status::Suspended,
+];

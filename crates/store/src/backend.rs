@@ -594,28 +594,15 @@ impl Db {
         cmd: &Command,
         now: Timestamp,
     ) -> Result<RequestState> {
-        for _ in 0..MAX_RETRIES {
-            let mut tx = begin_write(&self.write).await?;
-            let mut st = Self::load_for_update(&mut tx, id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            if !jiesu_domain::can_see(actor, &st) {
+        // The one command loop (engine.rs).
+        self.run_act(&RequestRows, id, actor, now, |st| {
+            if !jiesu_domain::can_see(actor, st) {
                 return Err(StoreError::Domain(DomainError::NotVisible));
             }
             let ctx = jiesu_domain::Ctx { dir, now };
-            let decided = jiesu_domain::decide(&st, actor, cmd, &ctx)?;
-            let prev = st.version;
-            let events = stamp(&mut st, decided, actor, now);
-            match Self::write_events(&mut tx, &st, prev, &events).await {
-                Ok(()) => {
-                    tx.commit().await?;
-                    return Ok(st);
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict)
+            Ok(jiesu_domain::decide(st, actor, cmd, &ctx)?)
+        })
+        .await
     }
 
     async fn write_events(
@@ -878,73 +865,9 @@ impl Db {
     }
 
     pub async fn sweep_sla(&self, now: Timestamp) -> Result<SweepReport> {
-        let mut report = SweepReport::default();
-        // Several servers on one PostgreSQL: one sweeps at a time. The lock is held by a
-        // session, so a crashed sweeper releases it with its connection. Exactly-once does not
-        // rest on the lock (the flags and the row lock guarantee it); the lock avoids wasted work.
-        let mut lock_conn = if PG {
-            let mut c = self.write.acquire().await?;
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(74130002)")
-                .fetch_one(&mut *c)
-                .await?;
-            if !got {
-                return Ok(report);
-            }
-            Some(c)
-        } else {
-            None
-        };
-        report.swept = true;
-        let result = self.sweep_inner(now, &mut report).await;
-        if let Some(c) = lock_conn.as_mut() {
-            sqlx::query("SELECT pg_advisory_unlock(74130002)")
-                .execute(&mut **c)
-                .await?;
-        }
-        result.map(|_| report)
-    }
-
-    async fn sweep_inner(&self, now: Timestamp, report: &mut SweepReport) -> Result<()> {
-        let now_ms = ms(now);
-        let mut after = 0i64;
-        loop {
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM requests WHERE id > $1 AND ( \
-                 (response_pending AND NOT response_overdue AND response_due < $2) \
-                 OR (clock_running AND NOT completion_overdue AND completion_due < $2) \
-                 OR (next_whistle_due < $2)) ORDER BY id LIMIT 500",
-            )
-            .bind(after)
-            .bind(now_ms)
-            .fetch_all(&self.read)
-            .await?;
-            let Some(&last) = ids.last() else { break };
-            after = last;
-            for id in ids {
-                report.requests_checked += 1;
-                let mut tx = begin_write(&self.write).await?;
-                let Some(mut st) = Self::load_for_update(&mut tx, id).await? else {
-                    continue;
-                };
-                let decided = jiesu_domain::sla_breaches(&st, now);
-                if decided.is_empty() {
-                    continue;
-                }
-                let prev = st.version;
-                let n = decided.len();
-                let events = stamp(&mut st, decided, &Actor::system(), now);
-                match Self::write_events(&mut tx, &st, prev, &events).await {
-                    Ok(()) => {
-                        tx.commit().await?;
-                        report.escalations += n;
-                    }
-                    // Someone else changed it meanwhile; the next sweep looks again.
-                    Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(())
+        // The one timer sweep (engine.rs); SLA breaches are the request's timers.
+        self.run_sweep(&RequestRows, now, |st| jiesu_domain::sla_breaches(st, now))
+            .await
     }
 
     pub async fn bulk_insert(&self, items: &[(RequestState, Vec<Event>)]) -> Result<()> {

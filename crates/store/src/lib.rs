@@ -62,6 +62,11 @@ pub mod sqlite {
             "attachments",
             include_str!("../migrations/sqlite/0006_attachments.sql"),
         ),
+        (
+            7,
+            "cases",
+            include_str!("../migrations/sqlite/0007_cases.sql"),
+        ),
     ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -94,6 +99,7 @@ pub mod sqlite {
     include!("outbox.rs");
     include!("attachments.rs");
     include!("rollup.rs");
+    include!("engine.rs");
 }
 
 pub mod postgres {
@@ -137,6 +143,11 @@ pub mod postgres {
             "attachments",
             include_str!("../migrations/postgres/0006_attachments.sql"),
         ),
+        (
+            7,
+            "cases",
+            include_str!("../migrations/postgres/0007_cases.sql"),
+        ),
     ];
     async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
         let opts: sqlx::postgres::PgConnectOptions = url
@@ -153,6 +164,7 @@ pub mod postgres {
     include!("outbox.rs");
     include!("attachments.rs");
     include!("rollup.rs");
+    include!("engine.rs");
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -514,6 +526,73 @@ impl Store {
         delegate!(self.search_documents(after_id, limit))
     }
 
+    // ---- generic cases (engine.rs): every kind but the request, one engine ----
+
+    /// Creates a case of kind `K` from its first decided events, in one transaction.
+    pub async fn create_case<K: jiesu_domain::CaseKind>(
+        &self,
+        dir: &jiesu_domain::Directory,
+        actor: &Actor,
+        input: &K::Create,
+        now: Timestamp,
+    ) -> Result<K::State> {
+        match self {
+            Store::Sqlite(db) => db.create_case::<K>(dir, actor, input, now).await,
+            Store::Postgres(db) => db.create_case::<K>(dir, actor, input, now).await,
+        }
+    }
+
+    /// One command on a case of kind `K`, decided by `K::decide` and stored atomically (the
+    /// same loop as `act`: row lock, version check, retry on a concurrent writer).
+    pub async fn act_case<K: jiesu_domain::CaseKind>(
+        &self,
+        dir: &jiesu_domain::Directory,
+        actor: &Actor,
+        id: i64,
+        cmd: &K::Command,
+        now: Timestamp,
+    ) -> Result<K::State> {
+        match self {
+            Store::Sqlite(db) => db.act_case::<K>(dir, actor, id, cmd, now).await,
+            Store::Postgres(db) => db.act_case::<K>(dir, actor, id, cmd, now).await,
+        }
+    }
+
+    pub async fn get_case<K: jiesu_domain::CaseKind>(&self, id: i64) -> Result<Option<K::State>> {
+        match self {
+            Store::Sqlite(db) => db.get_case::<K>(id).await,
+            Store::Postgres(db) => db.get_case::<K>(id).await,
+        }
+    }
+
+    /// The case's events in order.
+    pub async fn case_events<K: jiesu_domain::CaseKind>(
+        &self,
+        id: i64,
+    ) -> Result<Vec<jiesu_domain::CaseEvent<K::Event>>> {
+        match self {
+            Store::Sqlite(db) => db.case_events::<K>(id).await,
+            Store::Postgres(db) => db.case_events::<K>(id).await,
+        }
+    }
+
+    /// Fires every due timer of kind `K` (`K::fire_timers`) as the system, exactly once, like
+    /// `sweep_sla` does for requests. The periodic task calls it once per kind.
+    pub async fn sweep_case_timers<K: jiesu_domain::CaseKind>(
+        &self,
+        now: Timestamp,
+    ) -> Result<SweepReport> {
+        match self {
+            Store::Sqlite(db) => db.sweep_case_timers::<K>(now).await,
+            Store::Postgres(db) => db.sweep_case_timers::<K>(now).await,
+        }
+    }
+
+    /// Outbox rows of generic cases after `after_id`, ascending, at most `limit`.
+    pub async fn case_outbox(&self, after_id: i64, limit: u32) -> Result<Vec<CaseOutboxEntry>> {
+        delegate!(self.case_outbox(after_id, limit))
+    }
+
     // ---- events out: outbox fan-out, webhook deliveries, dead letters (outbox.rs) ----
 
     /// Moves up to `limit` outbox rows into one pending delivery per active webhook; returns
@@ -589,6 +668,20 @@ impl Store {
     pub async fn event_ids(&self, after_id: i64, limit: u32) -> Result<Vec<i64>> {
         delegate!(self.event_ids(after_id, limit))
     }
+}
+
+/// An event of a generic case waiting in the outbox (`case_outbox`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseOutboxEntry {
+    pub id: i64,
+    pub kind: String,
+    pub case_id: i64,
+    pub event_id: i64,
+    pub seq: i64,
+    pub at: Timestamp,
+    pub name: String,
+    /// The event payload (JSON).
+    pub payload: String,
 }
 
 /// A stored upload, without its bytes.
@@ -673,6 +766,38 @@ fn is_any_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// Whether `e` is a unique violation of the constraint (or unique index) named `name`.
+/// PostgreSQL reports the name (`constraint()`); SQLite does not, and names the columns in its
+/// message instead (`UNIQUE constraint failed: t.a, t.b`), so there the constraint's columns,
+/// listed in `UNIQUE_COLUMNS`, are matched against the message.
+fn is_unique_violation_of(e: &sqlx::Error, name: &str) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    if !d.is_unique_violation() {
+        return false;
+    }
+    if let Some(c) = d.constraint() {
+        return c == name;
+    }
+    let Some(cols) = UNIQUE_COLUMNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+    else {
+        return false;
+    };
+    d.message()
+        .strip_prefix("UNIQUE constraint failed: ")
+        .is_some_and(|m| m == cols)
+}
+
+/// SQLite's way of naming each unique constraint in its error message.
+const UNIQUE_COLUMNS: &[(&str, &str)] = &[(
+    "case_events_seq",
+    "case_events.kind, case_events.case_id, case_events.seq",
+)];
+
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
@@ -689,26 +814,13 @@ fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Unguessable tracking code for the citizen: `XC` + local date + 6 random base-32 characters.
+/// Unguessable tracking code for the citizen (see `jiesu_domain::tracking`), from OS randomness.
 fn tracking_code(received: Timestamp) -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     let mut buf = [0u8; 6];
     // The OS RNG does not fail on supported platforms; a zeroed buffer still yields a valid
     // (guessable) code, and the unique index catches a collision.
     let _ = getrandom::fill(&mut buf);
-    let date = received
-        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
-        .date();
-    let mut s = format!(
-        "XC{:02}{:02}{:02}",
-        date.year() % 100,
-        date.month(),
-        date.day()
-    );
-    for b in buf {
-        s.push(ALPHABET[(b as usize) % ALPHABET.len()] as char);
-    }
-    s
+    jiesu_domain::tracking::tracking_code(received, buf)
 }
 
 /// The earliest response deadline among whistled units that have not reported, which the SLA
@@ -747,17 +859,8 @@ fn stamp(
         .collect()
 }
 
-/// Statuses the SLA sweep and the "open" filter consider live.
-pub const OPEN_STATUSES: &[Status] = &[
-    Status::Received,
-    Status::Dispatched,
-    Status::Returned,
-    Status::Accepted,
-    Status::InProgress,
-    Status::Replied,
-    Status::CalledBack,
-    Status::Suspended,
-];
+/// Statuses the SLA sweep and the "open" filter consider live (moved to the domain).
+pub use jiesu_domain::OPEN_STATUSES;
 
 #[allow(dead_code)]
 fn _assert_event_kind_used(_: EventKind, _: Intake) {}
