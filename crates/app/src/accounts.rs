@@ -7,6 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jiesu_domain::Role;
 use jiesu_store::{AuditEntry, NewUser, User};
+use sha2::{Digest, Sha256};
 
 /// An argon2 hash of `password` with a fresh salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -17,6 +18,20 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// A random token to give the client; only its hash is stored.
+pub fn new_token() -> Result<String, String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| e.to_string())?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
@@ -197,5 +212,51 @@ pub async fn audit(
             detail,
         })
         .await?;
+    Ok(())
+}
+
+/// A valid argon2 hash of a random string, used to equalise timing for unknown usernames.
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+
+/// The enabled account `username` whose password is `password`, or `None`. An unknown user is
+/// checked against a dummy hash so timing does not reveal who exists. Throttling is the
+/// door's (it knows the caller).
+pub async fn verify_login(app: &App, username: &str, password: String) -> AppResult<Option<User>> {
+    let user = app.store.user_by_username(username).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_string());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(AppError::internal)?;
+    Ok(user.filter(|u| ok && !u.disabled))
+}
+
+/// A new session for `user` lasting `ttl`: the token to hand out (only its hash is stored)
+/// and when it expires.
+pub async fn open_session(
+    app: &App,
+    user: &User,
+    ttl: jiff::SignedDuration,
+) -> AppResult<(String, jiff::Timestamp)> {
+    let now = app.now();
+    let token = new_token().map_err(AppError::internal)?;
+    let expires_at = now.checked_add(ttl).map_err(AppError::internal)?;
+    app.store
+        .create_session(&token_hash(&token), user.id, now, expires_at)
+        .await?;
+    Ok((token, expires_at))
+}
+
+/// The user of the live session whose token hashes to `hash`.
+pub async fn session_user(app: &App, hash: &str) -> AppResult<Option<User>> {
+    Ok(app.store.session_user(hash, app.now()).await?)
+}
+
+/// Ends the session whose token hashes to `hash`.
+pub async fn close_session(app: &App, hash: &str) -> AppResult<()> {
+    app.store.revoke_session(hash, app.now()).await?;
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod assessment;
 pub mod error;
 pub mod export;
 pub mod intake;
+pub mod open311;
 pub mod policy;
 pub mod requests;
 pub mod search;
@@ -31,6 +32,7 @@ pub mod sla;
 pub mod text;
 pub mod views;
 pub mod webhooks;
+pub mod world_admin;
 
 pub use error::{AppError, AppResult, ErrorKind};
 pub use policy::{Capability, require};
@@ -140,6 +142,19 @@ impl App {
         App {
             dir,
             ..self.clone()
+        }
+    }
+}
+
+impl App {
+    /// Whether the database answers; the backend's name either way (`/healthz`).
+    pub async fn health(&self) -> (bool, &'static str) {
+        match self.store.count_by_status().await {
+            Ok(_) => (true, self.store.backend()),
+            Err(e) => {
+                tracing::error!(error = %e, "health check failed");
+                (false, self.store.backend())
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use jiesu_store::User;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -21,21 +21,7 @@ pub const MAX_FAILURES: u32 = 5;
 pub const LOCKOUT_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 pub const SESSION_COOKIE: &str = "jiesu_session";
 
-pub use jiesu_app::accounts::{hash_password, verify_password};
-
-/// A random token to give the client; only its hash is stored.
-pub fn new_token() -> Result<String, String> {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| e.to_string())?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
+pub use jiesu_app::accounts::{hash_password, new_token, token_hash, verify_password};
 
 /// Per-username failure counts. In-process: with several servers each enforces its own window,
 /// which still bounds guessing to a small multiple.
@@ -119,17 +105,9 @@ pub async fn authenticate(
             "too many failed logins; wait 15 minutes",
         ));
     }
-    let user = app.store.user_by_username(&username).await?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        // Verify against a dummy hash for unknown users so timing does not reveal who exists.
-        .unwrap_or_else(|| DUMMY_HASH.to_string());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let user = jiesu_app::accounts::verify_login(&app.app, &username, password).await?;
     let user = match user {
-        Some(u) if ok && !u.disabled => u,
+        Some(u) => u,
         _ => {
             app.limiter.fail(&username, now);
             return Err(ApiError::new(
@@ -140,26 +118,17 @@ pub async fn authenticate(
         }
     };
     app.limiter.succeed(&username);
-    let token = new_token().map_err(ApiError::internal)?;
-    let expires_at = now
-        .checked_add(app.session_ttl)
-        .map_err(ApiError::internal)?;
-    app.store
-        .create_session(&token_hash(&token), user.id, now, expires_at)
-        .await?;
+    let (token, expires_at) =
+        jiesu_app::accounts::open_session(&app.app, &user, app.session_ttl).await?;
     Ok((token, expires_at, user))
 }
-
-/// A valid argon2 hash of a random string, used to equalise timing for unknown usernames.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
 
 pub async fn logout(State(app): State<AppState>, parts: Parts) -> ApiResult<StatusCode> {
     match bearer(&parts) {
         Some(t) => {
             let hash = token_hash(&t);
             app.sessions.forget(&hash);
-            app.store.revoke_session(&hash, app.now()).await?;
+            jiesu_app::accounts::close_session(&app, &hash).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         None => Err(ApiError::unauthorized()),
@@ -254,7 +223,7 @@ pub async fn user_for_token(app: &AppState, token: &str) -> Result<User, ApiErro
         if cacheable && let Some(u) = app.sessions.get(&hash) {
             return Ok(u);
         }
-        match app.store.session_user(&hash, app.now()).await? {
+        match jiesu_app::accounts::session_user(app, &hash).await? {
             Some(u) => {
                 if cacheable {
                     app.sessions.put(&hash, &u);
@@ -276,6 +245,6 @@ mod tests {
         assert!(verify_password("s3cret-密码", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
-        assert!(!verify_password("x", DUMMY_HASH));
+        assert!(!verify_password("x", jiesu_app::accounts::DUMMY_HASH));
     }
 }

@@ -17,18 +17,15 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
-    match app.store.count_by_status().await {
-        Ok(_) => (
+    match app.health().await {
+        (true, backend) => (
             StatusCode::OK,
-            Json(json!({"status": "ok", "backend": app.store.backend()})),
+            Json(json!({"status": "ok", "backend": backend})),
         ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "backend": app.store.backend()})),
-            )
-        }
+        (false, backend) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "backend": backend})),
+        ),
     }
 }
 

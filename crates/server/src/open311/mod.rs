@@ -106,6 +106,12 @@ impl From<StoreError> for Open311Error {
     }
 }
 
+impl From<jiesu_app::AppError> for Open311Error {
+    fn from(e: jiesu_app::AppError) -> Self {
+        crate::ApiError::from(e).into()
+    }
+}
+
 impl From<crate::ApiError> for Open311Error {
     fn from(e: crate::ApiError) -> Self {
         if e.status.is_server_error() {
@@ -366,7 +372,9 @@ async fn get_request(
         check_jurisdiction(&app, &params)?;
         let missing = || Open311Error::not_found(format!("service_request_id `{id}` not found"));
         let id: i64 = id.parse().map_err(|_| missing())?;
-        let st = app.store.get(id).await?.ok_or_else(missing)?;
+        let st = jiesu_app::open311::request(&app, id)
+            .await?
+            .ok_or_else(missing)?;
         if !is_public(&st) {
             // The same answer as a missing id, so private requests cannot be probed.
             return Err(missing());
@@ -541,7 +549,7 @@ async fn list_requests(app: &AppState, p: &Params) -> Answer {
     }
     q.limit = page_size as u32;
     q.offset = (page - 1).saturating_mul(page_size);
-    let items = app.store.open311_requests(&q).await?;
+    let items = jiesu_app::open311::requests(app, &q).await?;
     let docs = items.iter().map(|st| request_doc(app, st)).collect();
     Ok(("service_requests", Doc::List("request", docs)))
 }
@@ -737,7 +745,7 @@ async fn create_request(
         Some(k) => Some(k),
         None => query.one("api_key")?,
     };
-    let client = match keys::check_key(&app.store, presented).await {
+    let client = match keys::check_key(&app, presented).await {
         Ok(k) => k,
         Err(keys::KeyRefusal::Refused(why)) => {
             return Err(Open311Error::new(StatusCode::FORBIDDEN, why));
@@ -828,8 +836,7 @@ async fn create_request(
         address_string.map(str::to_string),
         None,
     )
-    .await
-    .map_err(crate::ApiError::from)?;
+    .await?;
     Ok((
         "service_requests",
         Doc::List(

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiesu_app::Capability;
 use jiesu_domain::{Directory, Role};
-use jiesu_store::AuditEntry;
 use jiesu_world::{DayKind, Span, World};
 
 pub struct UserRow {
@@ -86,7 +85,7 @@ async fn render(
     errors: FieldErrors,
     form: Vec<(String, String)>,
 ) -> Response {
-    let users = match app.store.users().await {
+    let users = match jiesu_app::accounts::users(app, &user.user).await {
         Ok(u) => u,
         Err(e) => return api_error_page(user, &e.into()),
     };
@@ -248,29 +247,6 @@ pub async fn show(
     .await
 }
 
-async fn audit(
-    app: &AppState,
-    user: &WebUser,
-    action: &str,
-    target_type: &str,
-    target_id: &str,
-    detail: String,
-) {
-    let entry = AuditEntry {
-        at: app.now(),
-        user_id: Some(user.user.id),
-        username: user.user.username.clone(),
-        role: user.user.role.as_str().to_string(),
-        action: action.into(),
-        target_type: target_type.into(),
-        target_id: target_id.into(),
-        detail: Some(detail),
-    };
-    if let Err(e) = app.store.audit(&entry).await {
-        tracing::warn!(error = %e, "audit write failed");
-    }
-}
-
 /// Guards shared by every admin form (this page's and the webhooks page's).
 // The refusal is the page itself, returned at once by the handler; boxing it buys nothing.
 #[allow(clippy::result_large_err)]
@@ -331,12 +307,11 @@ async fn commit(
     (action, target, detail): (&str, &str, String),
     ok: &str,
 ) -> Response {
-    let source = format!("admin:{}", user.user.username);
-    if let Err(e) = app.store.save_world(&world, &source, app.now()).await {
+    if let Err(e) =
+        jiesu_app::world_admin::replace(app, &user.user, world, (action, target, detail)).await
+    {
         return api_error_page(user, &e.into());
     }
-    app.world.replace(Directory::new(world));
-    audit(app, user, action, "world", target, detail).await;
     Redirect::to(&format!("/admin?ok={ok}")).into_response()
 }
 

@@ -457,7 +457,7 @@ pub async fn page_handler(
         limit: 15,
         ..Default::default()
     };
-    let overdue = match app.store.list(&f).await {
+    let overdue = match jiesu_app::requests::page(&app, &f).await {
         Ok(p) => p.items.iter().map(|s| work::row(&app, s, now)).collect(),
         Err(e) => return api_error_page(&user, &e.into()),
     };

@@ -213,7 +213,7 @@ pub async fn logout(
         return super::csrf_refused(Some(&user));
     }
     app.sessions.forget(&user.token_hash);
-    if let Err(e) = app.store.revoke_session(&user.token_hash, app.now()).await {
+    if let Err(e) = jiesu_app::accounts::close_session(&app, &user.token_hash).await {
         tracing::warn!(error = %e, "revoking a session failed");
     }
     let mut r = Redirect::to("/login").into_response();
