@@ -1,11 +1,20 @@
 //! Persistence for jiesu over SQLite (embedded default) and PostgreSQL, chosen by URL.
 //!
-//! One implementation of every operation is written once (`backend.rs`) and compiled twice, once
-//! per sqlx driver, so the two backends cannot drift; dialect differences are constants in each
-//! instantiation. Every command runs in one transaction: a crash never leaves half an action.
+//! One implementation of every operation is written once (`backend/`, a file per capability) and
+//! compiled twice, once per sqlx driver, so the two backends cannot drift; dialect differences
+//! are constants in each instantiation (`sqlite`, `postgres`), which mounts every file of
+//! `backend/` as a module of its own. Every command runs in one transaction: a crash never
+//! leaves half an action.
 //!
-//! The request engine lives here too: `act` loads a request's state, asks the domain to
-//! `decide`, appends the events and updates the projection, all in one transaction.
+//! The case engine lives here too (`backend/engine.rs`): one command loop and one timer sweep
+//! for every kind of case. A request's `act` loads its state, asks the domain to `decide`,
+//! appends the events and updates the projection, all in one transaction; other kinds
+//! (`jiesu_domain::CaseKind`) run through the same loop over the generic `cases` tables.
+
+#![allow(
+    clippy::duplicate_mod,
+    reason = "backend/ is compiled once per sqlx driver, as modules of sqlite.rs and postgres.rs"
+)]
 
 use jiesu_domain::{
     Actor, Command, DomainError, Event, EventKind, Intake, NewEvent, RequestId, RequestState,
@@ -20,152 +29,9 @@ pub use types::*;
 mod webhooks;
 pub use webhooks::*;
 
-pub mod sqlite {
-    //! The SQLite instantiation.
-    pub type DB = sqlx::Sqlite;
-    pub type Pool = sqlx::SqlitePool;
-    const PG: bool = false;
-    /// SQLite has no row locks; `BEGIN IMMEDIATE` takes the write lock up front so two writers
-    /// never deadlock upgrading a read lock.
-    const FOR_UPDATE: &str = "";
-    async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-        pool.begin_with("BEGIN IMMEDIATE").await
-    }
-    const MIGRATIONS: &[(i64, &str, &str)] = &[
-        (
-            1,
-            "init",
-            include_str!("../migrations/sqlite/0001_init.sql"),
-        ),
-        (
-            2,
-            "text",
-            include_str!("../migrations/sqlite/0002_text.sql"),
-        ),
-        (
-            3,
-            "open311",
-            include_str!("../migrations/sqlite/0003_open311.sql"),
-        ),
-        (
-            4,
-            "outbox",
-            include_str!("../migrations/sqlite/0004_outbox.sql"),
-        ),
-        (
-            5,
-            "rollups",
-            include_str!("../migrations/sqlite/0005_rollups.sql"),
-        ),
-        (
-            6,
-            "attachments",
-            include_str!("../migrations/sqlite/0006_attachments.sql"),
-        ),
-        (
-            7,
-            "cases",
-            include_str!("../migrations/sqlite/0007_cases.sql"),
-        ),
-    ];
-    async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
-        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-        let opts: SqliteConnectOptions = url
-            .parse()
-            .map_err(|e: sqlx::Error| crate::StoreError::BadUrl(e.to_string()))?;
-        // WAL + synchronous=NORMAL: a process crash loses nothing committed; an OS crash may
-        // lose the last transactions but never corrupts the file.
-        let opts = opts
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .pragma("cache_size", "-65536");
-        // One writer: SQLite has one anyway, and queueing in the pool is cheaper than
-        // busy-waiting on the file lock. Readers run beside it thanks to WAL.
-        let write = sqlx::pool::PoolOptions::<DB>::new()
-            .max_connections(1)
-            .connect_with(opts.clone())
-            .await?;
-        let read = sqlx::pool::PoolOptions::<DB>::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
-        Ok((write, read))
-    }
-    include!("backend.rs");
-    include!("analytics.rs");
-    include!("outbox.rs");
-    include!("attachments.rs");
-    include!("rollup.rs");
-    include!("engine.rs");
-}
+pub mod sqlite;
 
-pub mod postgres {
-    //! The PostgreSQL instantiation.
-    pub type DB = sqlx::Postgres;
-    pub type Pool = sqlx::PgPool;
-    const PG: bool = true;
-    /// Row lock: concurrent commands on one request queue instead of racing.
-    const FOR_UPDATE: &str = " FOR UPDATE";
-    async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-        pool.begin().await
-    }
-    const MIGRATIONS: &[(i64, &str, &str)] = &[
-        (
-            1,
-            "init",
-            include_str!("../migrations/postgres/0001_init.sql"),
-        ),
-        (
-            2,
-            "text",
-            include_str!("../migrations/postgres/0002_text.sql"),
-        ),
-        (
-            3,
-            "open311",
-            include_str!("../migrations/postgres/0003_open311.sql"),
-        ),
-        (
-            4,
-            "outbox",
-            include_str!("../migrations/postgres/0004_outbox.sql"),
-        ),
-        (
-            5,
-            "rollups",
-            include_str!("../migrations/postgres/0005_rollups.sql"),
-        ),
-        (
-            6,
-            "attachments",
-            include_str!("../migrations/postgres/0006_attachments.sql"),
-        ),
-        (
-            7,
-            "cases",
-            include_str!("../migrations/postgres/0007_cases.sql"),
-        ),
-    ];
-    async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
-        let opts: sqlx::postgres::PgConnectOptions = url
-            .parse()
-            .map_err(|e: sqlx::Error| crate::StoreError::BadUrl(e.to_string()))?;
-        let pool = sqlx::pool::PoolOptions::<DB>::new()
-            .max_connections(16)
-            .connect_with(opts)
-            .await?;
-        Ok((pool.clone(), pool))
-    }
-    include!("backend.rs");
-    include!("analytics.rs");
-    include!("outbox.rs");
-    include!("attachments.rs");
-    include!("rollup.rs");
-    include!("engine.rs");
-}
+pub mod postgres;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,4 +1,6 @@
-// Citizens' photos (included once per backend, like backend.rs).
+//! Citizens' photos (included once per backend, like backend.rs).
+
+use super::*;
 
 impl Db {
     /// Stores a checked upload, not yet linked to a request.

@@ -1,16 +1,18 @@
-// The one case engine (issue 11), included in each backend module after backend.rs (see
-// lib.rs), so it shares `DB`, `Pool`, `PG`, `FOR_UPDATE`, `begin_write`, `Tx` and the helpers.
-//
-// `run_act` is the only command loop and `run_sweep` the only timer sweep. Requests (their own
-// tables: projection, 考评 facts, units, outbox — `RequestRows`) and every other kind of case
-// (`cases` / `case_events` / `case_outbox` — `CaseRows<K>`) go through them: a new kind brings
-// its rules (`jiesu_domain::CaseKind`) and no engine code of its own.
+//! The one case engine (issue 11), included in each backend module after backend.rs (see
+//! lib.rs), so it shares `DB`, `Pool`, `PG`, `FOR_UPDATE`, `begin_write`, `Tx` and the helpers.
+//!
+//! `run_act` is the only command loop and `run_sweep` the only timer sweep. Requests (their own
+//! tables: projection, 考评 facts, units, outbox — `RequestRows`) and every other kind of case
+//! (`cases` / `case_events` / `case_outbox` — `CaseRows<K>`) go through them: a new kind brings
+//! its rules (`jiesu_domain::CaseKind`) and no engine code of its own.
+
+use super::*;
 
 use jiesu_domain::case::{CaseEvent, CaseKind, Decided};
 use std::future::Future;
 
 /// How one kind of case is stored: all the engine knows of the tables.
-trait Rows: Sync {
+pub(super) trait Rows: Sync {
     type State: Send + Sync;
     type Decided: Send;
     type Event: Send + Sync;
@@ -50,7 +52,7 @@ trait Rows: Sync {
 }
 
 /// Requests: their own tables, projection and side tables.
-struct RequestRows;
+pub(super) struct RequestRows;
 
 impl Rows for RequestRows {
     type State = RequestState;
@@ -103,7 +105,7 @@ impl Rows for RequestRows {
 }
 
 /// Every other kind: the generic tables of migration 0007.
-struct CaseRows<K>(std::marker::PhantomData<K>);
+pub(super) struct CaseRows<K>(std::marker::PhantomData<K>);
 
 impl<K: CaseKind> CaseRows<K> {
     const NEW: Self = CaseRows(std::marker::PhantomData);
@@ -223,7 +225,7 @@ impl<K: CaseKind> Rows for CaseRows<K> {
 impl Db {
     /// The command loop: lock, decide, stamp, write, commit; a concurrent writer's win is
     /// retried on the fresh state. `decide` also checks visibility.
-    async fn run_act<R: Rows>(
+    pub(super) async fn run_act<R: Rows>(
         &self,
         rows: &R,
         id: i64,
@@ -253,7 +255,7 @@ impl Db {
     /// system's action. Safe from several servers at once: on PostgreSQL one holds the sweep
     /// lock (session-held, so a crashed sweeper releases it); exactly-once does not rest on the
     /// lock but on the state (firing moves the timer on), the row lock and the version check.
-    async fn run_sweep<R: Rows>(
+    pub(super) async fn run_sweep<R: Rows>(
         &self,
         rows: &R,
         now: Timestamp,
@@ -285,7 +287,7 @@ impl Db {
         result.map(|_| report)
     }
 
-    async fn sweep_due<R: Rows>(
+    pub(super) async fn sweep_due<R: Rows>(
         &self,
         rows: &R,
         now: Timestamp,

@@ -1,27 +1,29 @@
-// Events out: the transactional outbox and webhook deliveries. Included after `backend.rs` in
-// each backend module (see lib.rs), so it shares `DB`, `PG`, `begin_write`, `Tx` and the helpers.
-//
-// Flow: a live command writes its events and, in the same transaction, one `event_outbox` row
-// per event (`outbox_request(s)`). A worker fans each outbox row out into one
-// `webhook_deliveries` row per active subscriber and deletes it (one transaction), then claims
-// due deliveries under a lease, posts them, and records the outcome. Every step commits before
-// the next begins, so a crash anywhere leaves either the outbox row or a pending delivery:
-// nothing committed is ever lost, and a delivery in flight when the process died is sent again
-// once its lease runs out (at-least-once; receivers dedupe on the event id).
+//! Events out: the transactional outbox and webhook deliveries. Included after `backend.rs` in
+//! each backend module (see lib.rs), so it shares `DB`, `PG`, `begin_write`, `Tx` and the helpers.
+//!
+//! Flow: a live command writes its events and, in the same transaction, one `event_outbox` row
+//! per event (`outbox_request(s)`). A worker fans each outbox row out into one
+//! `webhook_deliveries` row per active subscriber and deletes it (one transaction), then claims
+//! due deliveries under a lease, posts them, and records the outcome. Every step commits before
+//! the next begins, so a crash anywhere leaves either the outbox row or a pending delivery:
+//! nothing committed is ever lost, and a delivery in flight when the process died is sent again
+//! once its lease runs out (at-least-once; receivers dedupe on the event id).
+
+use super::*;
 
 /// Claims that two servers on one PostgreSQL must not share: each locks the rows it takes and
 /// skips the ones another holds. SQLite has one writer, and `BEGIN IMMEDIATE` serialises claims.
-const SKIP_LOCKED: &str = if PG { " FOR UPDATE SKIP LOCKED" } else { "" };
+pub(super) const SKIP_LOCKED: &str = if PG { " FOR UPDATE SKIP LOCKED" } else { "" };
 
 /// `$from, $from+1, …` for `n` bind parameters.
-fn placeholders(from: usize, n: usize) -> String {
+pub(super) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn outbox_event_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Event> {
+pub(super) fn outbox_event_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Event> {
     let role: String = r.try_get("actor_role")?;
     Ok(Event {
         seq: r.try_get("seq")?,
@@ -39,13 +41,13 @@ fn outbox_event_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Event> {
     })
 }
 
-const WEBHOOK_COLUMNS: &str = "SELECT w.id, w.name, w.url, w.created_at, w.created_by, w.disabled_at, \
+pub(super) const WEBHOOK_COLUMNS: &str = "SELECT w.id, w.name, w.url, w.created_at, w.created_by, w.disabled_at, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending') AS pending, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'delivered') AS delivered, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'dead') AS dead \
      FROM webhooks w";
 
-fn webhook_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Webhook> {
+pub(super) fn webhook_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Webhook> {
     Ok(Webhook {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -64,7 +66,7 @@ fn webhook_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Webhook> {
 
 impl Db {
     /// Outbox rows for request `id`'s events from `from_seq` on, inside their transaction.
-    async fn outbox_request(tx: &mut Tx, id: RequestId, from_seq: i64) -> Result<()> {
+    pub(super) async fn outbox_request(tx: &mut Tx, id: RequestId, from_seq: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO event_outbox (event_id, request_id, created_at) \
              SELECT id, request_id, at FROM request_events WHERE request_id = $1 AND seq >= $2 ORDER BY id",
@@ -77,7 +79,7 @@ impl Db {
     }
 
     /// Outbox rows for every event of these (new) requests, inside their transaction.
-    async fn outbox_requests(tx: &mut Tx, ids: &[i64]) -> Result<()> {
+    pub(super) async fn outbox_requests(tx: &mut Tx, ids: &[i64]) -> Result<()> {
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "INSERT INTO event_outbox (event_id, request_id, created_at) \
@@ -280,7 +282,7 @@ impl Db {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn webhook_on(&self, pool: &Pool, id: i64) -> Result<Option<Webhook>> {
+    pub(super) async fn webhook_on(&self, pool: &Pool, id: i64) -> Result<Option<Webhook>> {
         let sql = format!("{WEBHOOK_COLUMNS} WHERE w.id = $1");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)

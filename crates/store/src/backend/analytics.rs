@@ -1,7 +1,9 @@
-// 主动治理 analytics queries (the maths is in `jiesu_domain::analytics`), included once per
-// backend after backend.rs, like it. Aggregates only: counts by category and place per window,
-// callback answers per place, the samples behind an alert, texts for keyword trends and the
-// requests due in a period. Every query is bounded by an indexed time range.
+//! 主动治理 analytics queries (the maths is in `jiesu_domain::analytics`), included once per
+//! backend after backend.rs, like it. Aggregates only: counts by category and place per window,
+//! callback answers per place, the samples behind an alert, texts for keyword trends and the
+//! requests due in a period. Every query is bounded by an indexed time range.
+
+use super::*;
 
 use jiesu_domain::analytics::{AnswerCount, DueRequest, Evidence, PlaceCount};
 

@@ -1,20 +1,22 @@
-// 考评 fast path: the assessment facts (migration 0005) — written in the transaction that
-// appends a request's events, read by one GROUP BY per table, rebuilt from the event log.
-// Included once per backend after backend.rs (see lib.rs); `Db`, `Tx`, `PG` come from there.
+//! 考评 fast path: the assessment facts (migration 0005) — written in the transaction that
+//! appends a request's events, read by one GROUP BY per table, rebuilt from the event log.
+//! Included once per backend after backend.rs (see lib.rs); `Db`, `Tx`, `PG` come from there.
+
+use super::*;
 
 use jiesu_domain::assessment::{self as assessment_facts, GroupBy, GroupScore, RequestFacts};
 
 /// Rows per multi-row statement (columns × rows stays under SQLite's 32,766 parameters).
-const FACT_ROWS: usize = 2_000;
+pub(super) const FACT_ROWS: usize = 2_000;
 
 /// A bind value for the fact inserts.
-enum FV {
+pub(super) enum FV {
     I(Option<i64>),
     S(String),
     B(bool),
 }
 
-fn fact_values(head: &str, rows: usize, cols: usize) -> String {
+pub(super) fn fact_values(head: &str, rows: usize, cols: usize) -> String {
     let mut sql = String::with_capacity(head.len() + rows * cols * 7);
     sql.push_str(head);
     let mut n = 0;
@@ -37,7 +39,13 @@ fn fact_values(head: &str, rows: usize, cols: usize) -> String {
     sql
 }
 
-async fn fact_exec(tx: &mut Tx, head: &str, cols: usize, rows: usize, vals: Vec<FV>) -> Result<()> {
+pub(super) async fn fact_exec(
+    tx: &mut Tx,
+    head: &str,
+    cols: usize,
+    rows: usize,
+    vals: Vec<FV>,
+) -> Result<()> {
     if rows == 0 {
         return Ok(());
     }
@@ -53,19 +61,19 @@ async fn fact_exec(tx: &mut Tx, head: &str, cols: usize, rows: usize, vals: Vec<
     Ok(())
 }
 
-const CYCLE_HEAD: &str = "INSERT INTO assessment_cycles (request_id, cycle, version, unit, street, category, channel, \
+pub(super) const CYCLE_HEAD: &str = "INSERT INTO assessment_cycles (request_id, cycle, version, unit, street, category, channel, \
      opened_at, valid_from, valid_to, response_due, completion_due, accepted_at, contacted_at, replied_at) VALUES";
-const CYCLE_COLS: usize = 15;
-const CALLBACK_HEAD: &str = "INSERT INTO assessment_callbacks (request_id, n, unit, street, category, channel, at, \
+pub(super) const CYCLE_COLS: usize = 15;
+pub(super) const CALLBACK_HEAD: &str = "INSERT INTO assessment_callbacks (request_id, n, unit, street, category, channel, at, \
      valid_to, reached, resolved, satisfaction, next_at, next_reached_at, prev_reached_at) VALUES";
-const CALLBACK_COLS: usize = 14;
-const WHISTLE_HEAD: &str = "INSERT INTO assessment_whistles (request_id, n, unit, street, category, channel, at, \
+pub(super) const CALLBACK_COLS: usize = 14;
+pub(super) const WHISTLE_HEAD: &str = "INSERT INTO assessment_whistles (request_id, n, unit, street, category, channel, at, \
      valid_to, due, reported_at) VALUES";
-const WHISTLE_COLS: usize = 10;
+pub(super) const WHISTLE_COLS: usize = 10;
 
 impl Db {
     /// Inserts the facts of requests that have none yet (new requests, or after a delete).
-    async fn insert_facts(tx: &mut Tx, all: &[RequestFacts]) -> Result<()> {
+    pub(super) async fn insert_facts(tx: &mut Tx, all: &[RequestFacts]) -> Result<()> {
         let (mut vals, mut rows) = (Vec::new(), 0);
         for f in all {
             for c in &f.cycles {
@@ -162,7 +170,7 @@ impl Db {
     }
 
     /// Facts of new requests whose whole logs are in hand (intake, bulk loads).
-    async fn facts_for_new(tx: &mut Tx, logs: &[(RequestId, &[Event])]) -> Result<()> {
+    pub(super) async fn facts_for_new(tx: &mut Tx, logs: &[(RequestId, &[Event])]) -> Result<()> {
         let facts: Vec<RequestFacts> = logs
             .iter()
             .map(|(id, events)| assessment_facts::request_facts(*id, events))
@@ -172,7 +180,11 @@ impl Db {
 
     /// Recomputes one request's facts from its stored log, after `new_events` were appended in
     /// this transaction. Events that cannot change a fact (督办, 挂账 …) cost nothing.
-    async fn refresh_facts(tx: &mut Tx, id: RequestId, new_events: &[Event]) -> Result<()> {
+    pub(super) async fn refresh_facts(
+        tx: &mut Tx,
+        id: RequestId,
+        new_events: &[Event],
+    ) -> Result<()> {
         if !new_events
             .iter()
             .any(|e| assessment_facts::affects_facts(&e.kind))
@@ -443,7 +455,7 @@ impl Db {
 }
 
 /// An event as the fact derivation needs it (the actor is not read).
-fn fact_event(seq: i64, at: i64, payload: &str) -> Result<Event> {
+pub(super) fn fact_event(seq: i64, at: i64, payload: &str) -> Result<Event> {
     Ok(Event {
         seq,
         at: ts(at)?,

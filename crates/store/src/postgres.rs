@@ -1,0 +1,94 @@
+//! The PostgreSQL instantiation of the store (see `backend/`).
+pub type DB = sqlx::Postgres;
+pub type Pool = sqlx::PgPool;
+const PG: bool = true;
+/// Row lock: concurrent commands on one request queue instead of racing.
+const FOR_UPDATE: &str = " FOR UPDATE";
+async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    pool.begin().await
+}
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "text",
+        include_str!("../migrations/postgres/0002_text.sql"),
+    ),
+    (
+        3,
+        "open311",
+        include_str!("../migrations/postgres/0003_open311.sql"),
+    ),
+    (
+        4,
+        "outbox",
+        include_str!("../migrations/postgres/0004_outbox.sql"),
+    ),
+    (
+        5,
+        "rollups",
+        include_str!("../migrations/postgres/0005_rollups.sql"),
+    ),
+    (
+        6,
+        "attachments",
+        include_str!("../migrations/postgres/0006_attachments.sql"),
+    ),
+    (
+        7,
+        "cases",
+        include_str!("../migrations/postgres/0007_cases.sql"),
+    ),
+];
+async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
+    let opts: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .map_err(|e: sqlx::Error| crate::StoreError::BadUrl(e.to_string()))?;
+    let pool = sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(16)
+        .connect_with(opts)
+        .await?;
+    Ok((pool.clone(), pool))
+}
+// What every file of the backend shares; each file is a module of its own with
+// `use super::*`, compiled once per backend.
+use crate::*;
+use jiesu_domain::{Directory, Role};
+use sqlx::{AssertSqlSafe, Row};
+#[path = "backend/analytics.rs"]
+mod analytics;
+#[path = "backend/assessment.rs"]
+mod assessment;
+#[path = "backend/attachments.rs"]
+mod attachments;
+#[path = "backend/audit.rs"]
+mod audit;
+#[path = "backend/bulk.rs"]
+mod bulk;
+#[path = "backend/conn.rs"]
+mod conn;
+#[path = "backend/engine.rs"]
+mod engine;
+#[path = "backend/lifecycle.rs"]
+mod lifecycle;
+#[path = "backend/open311.rs"]
+mod open311;
+#[path = "backend/outbox.rs"]
+mod outbox;
+#[path = "backend/queries.rs"]
+mod queries;
+#[path = "backend/requests.rs"]
+mod requests;
+#[path = "backend/rollup.rs"]
+mod rollup;
+#[path = "backend/text.rs"]
+mod text;
+#[path = "backend/users.rs"]
+mod users;
+pub use conn::Db;
+// The free items files share (types, helpers); methods of `Db` need no import.
+use {conn::*, engine::*, requests::*};
