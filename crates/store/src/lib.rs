@@ -616,26 +616,33 @@ pub struct TextHistory {
     pub received_at: Timestamp,
 }
 
-/// Turns a unique violation into `Duplicate` when it concerns `needle`'s column.
-fn unique_violation(e: &sqlx::Error, needle: &str) -> bool {
-    match e {
-        sqlx::Error::Database(d) => {
-            d.is_unique_violation()
-                && (d.message().contains(needle)
-                    || d.constraint().is_some_and(|c| c.contains(needle)))
-        }
-        _ => false,
-    }
-}
+/// The unique constraints the store turns into answers, by name: PostgreSQL's (its default
+/// `<table>_<columns>_key` for those declared inline in the migrations) beside the columns
+/// SQLite names in its message instead (`UNIQUE constraint failed: t.a, t.b`).
+const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
+    (TRACKING_CODE_KEY, "requests.tracking_code"),
+    (IDEMPOTENCY_KEY_KEY, "requests.idempotency_key"),
+    (
+        REQUEST_EVENT_SEQ_KEY,
+        "request_events.request_id, request_events.seq",
+    ),
+    (USERNAME_KEY, "users.username"),
+    (API_KEY_HASH_KEY, "api_keys.key_hash"),
+    (
+        CASE_EVENT_SEQ_KEY,
+        "case_events.kind, case_events.case_id, case_events.seq",
+    ),
+];
+const TRACKING_CODE_KEY: &str = "requests_tracking_code_key";
+const IDEMPOTENCY_KEY_KEY: &str = "requests_idempotency_key_key";
+const REQUEST_EVENT_SEQ_KEY: &str = "request_events_request_id_seq_key";
+const USERNAME_KEY: &str = "users_username_key";
+const API_KEY_HASH_KEY: &str = "api_keys_key_hash_key";
+const CASE_EVENT_SEQ_KEY: &str = "case_events_seq";
 
-fn is_any_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
-/// Whether `e` is a unique violation of the constraint (or unique index) named `name`.
-/// PostgreSQL reports the name (`constraint()`); SQLite does not, and names the columns in its
-/// message instead (`UNIQUE constraint failed: t.a, t.b`), so there the constraint's columns,
-/// listed in `UNIQUE_COLUMNS`, are matched against the message.
+/// Whether `e` is a unique violation of the constraint named `name` (one of
+/// `UNIQUE_CONSTRAINTS`). PostgreSQL reports the name (`constraint()`); SQLite does not (sqlx
+/// 0.9 returns `None` there), so its message is matched against the constraint's columns.
 fn is_unique_violation_of(e: &sqlx::Error, name: &str) -> bool {
     let sqlx::Error::Database(d) = e else {
         return false;
@@ -646,23 +653,15 @@ fn is_unique_violation_of(e: &sqlx::Error, name: &str) -> bool {
     if let Some(c) = d.constraint() {
         return c == name;
     }
-    let Some(cols) = UNIQUE_COLUMNS
+    UNIQUE_CONSTRAINTS
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, c)| *c)
-    else {
-        return false;
-    };
-    d.message()
-        .strip_prefix("UNIQUE constraint failed: ")
-        .is_some_and(|m| m == cols)
+        .is_some_and(|(_, cols)| {
+            d.message()
+                .strip_prefix("UNIQUE constraint failed: ")
+                .is_some_and(|m| m == *cols)
+        })
 }
-
-/// SQLite's way of naming each unique constraint in its error message.
-const UNIQUE_COLUMNS: &[(&str, &str)] = &[(
-    "case_events_seq",
-    "case_events.kind, case_events.case_id, case_events.seq",
-)];
 
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()

@@ -134,7 +134,7 @@ impl Db {
                 .await
             {
                 Ok(rows) => rows,
-                Err(e) if unique_violation(&e, "tracking_code") => {
+                Err(e) if is_unique_violation_of(&e, TRACKING_CODE_KEY) => {
                     return Err(StoreError::Duplicate {
                         field: "tracking_code",
                     });
@@ -310,7 +310,7 @@ impl Db {
         let mut tx = begin_write(&self.write).await?;
         match Self::bulk_insert_tx(&mut tx, &rows, false).await {
             Ok(_) => {}
-            Err(StoreError::Db(e)) if unique_violation(&e, "idempotency") => {
+            Err(StoreError::Db(e)) if is_unique_violation_of(&e, IDEMPOTENCY_KEY_KEY) => {
                 return Err(StoreError::Duplicate {
                     field: "idempotency_key",
                 });

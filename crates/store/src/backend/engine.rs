@@ -165,7 +165,7 @@ impl<K: CaseKind> Rows for CaseRows<K> {
             .await;
             match r {
                 Ok(_) => {}
-                Err(e) if is_unique_violation_of(&e, "case_events_seq") => {
+                Err(e) if is_unique_violation_of(&e, CASE_EVENT_SEQ_KEY) => {
                     return Err(StoreError::Conflict);
                 }
                 Err(e) => return Err(e.into()),

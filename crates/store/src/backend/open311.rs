@@ -39,7 +39,7 @@ impl Db {
                 created_at: ts(ms(now))?,
                 revoked_at: None,
             }),
-            Err(e) if unique_violation(&e, "key_hash") => {
+            Err(e) if is_unique_violation_of(&e, API_KEY_HASH_KEY) => {
                 Err(StoreError::Duplicate { field: "key_hash" })
             }
             Err(e) => Err(e.into()),

@@ -149,11 +149,11 @@ pub(super) async fn write_batch_shared(pool: &Pool, batch: Vec<PendingCreate>) {
                     }
                     break;
                 }
-                Err(e) if unique_violation(&e, "idempotency") => {
+                Err(e) if is_unique_violation_of(&e, IDEMPOTENCY_KEY_KEY) => {
                     answer = Err(BatchError::KeyTaken);
                     break;
                 }
-                Err(e) if unique_violation(&e, "tracking_code") => {
+                Err(e) if is_unique_violation_of(&e, TRACKING_CODE_KEY) => {
                     p.st.tracking_code = tracking_code(p.st.intake.received_at);
                 }
                 Err(e) => {
@@ -221,7 +221,9 @@ impl Db {
             .await;
             match r {
                 Ok(_) => {}
-                Err(e) if is_any_unique_violation(&e) => return Err(StoreError::Conflict),
+                Err(e) if is_unique_violation_of(&e, REQUEST_EVENT_SEQ_KEY) => {
+                    return Err(StoreError::Conflict);
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -414,7 +416,7 @@ impl Db {
             let id = match Self::insert_request_row(&mut tx, &st, new.idempotency_key.clone()).await
             {
                 Ok(id) => id,
-                Err(e) if unique_violation(&e, "idempotency") => {
+                Err(e) if is_unique_violation_of(&e, IDEMPOTENCY_KEY_KEY) => {
                     drop(tx);
                     let key = new.idempotency_key.as_deref().unwrap_or_default();
                     let existing = self
@@ -423,7 +425,7 @@ impl Db {
                         .ok_or(StoreError::Conflict)?;
                     return check_replay(existing, &new.intake);
                 }
-                Err(e) if unique_violation(&e, "tracking_code") => continue,
+                Err(e) if is_unique_violation_of(&e, TRACKING_CODE_KEY) => continue,
                 Err(e) => return Err(e.into()),
             };
             st.id = id;

@@ -37,7 +37,7 @@ impl Db {
         .await;
         match r {
             Ok(id) => Ok(id),
-            Err(e) if unique_violation(&e, "username") => {
+            Err(e) if is_unique_violation_of(&e, USERNAME_KEY) => {
                 Err(StoreError::Duplicate { field: "username" })
             }
             Err(e) => Err(e.into()),
