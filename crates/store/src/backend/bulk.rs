@@ -37,22 +37,7 @@ impl Db {
         // Multi-row INSERTs: with one row per statement the per-statement round trip dominates
         // a bulk load. Rows per statement keep the bind parameters under SQLite's 32,766
         // (PostgreSQL allows 65,535).
-        enum V {
-            I(Option<i64>),
-            S(Option<String>),
-            B(bool),
-        }
-        type Q<'q> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>;
-        fn bind(mut q: Q<'_>, vals: Vec<V>) -> Q<'_> {
-            for v in vals {
-                q = match v {
-                    V::I(x) => q.bind(x),
-                    V::S(x) => q.bind(x),
-                    V::B(x) => q.bind(x),
-                };
-            }
-            q
-        }
+        let bind = bind_values;
         fn values(head: &str, rows: usize, cols: usize) -> String {
             let mut sql = String::with_capacity(head.len() + rows * cols * 7);
             sql.push_str(head);
@@ -77,15 +62,16 @@ impl Db {
             }
             sql
         }
-        const REQ_COLS: usize = 27;
+        let req_cols = REQUEST_COLUMNS.len();
         const REQ_ROWS: usize = 1_000;
         const EV_COLS: usize = 10;
         const EV_ROWS: usize = 3_000;
         const UNIT_COLS: usize = 3;
         const UNIT_ROWS: usize = 5_000;
-        const REQ_HEAD: &str = "INSERT INTO requests (tracking_code, idempotency_key, status, request_type, channel, category, street, community, \
-             lead_unit, urgent, received_at, dispatched_at, response_due, completion_due, warn_at, next_whistle_due, replied_at, \
-             closed_at, response_pending, clock_running, response_overdue, completion_overdue, master_id, text, version, updated_at, state) VALUES";
+        let req_head = format!(
+            "INSERT INTO requests ({}) VALUES",
+            REQUEST_COLUMNS.join(", ")
+        );
         const EV_HEAD: &str = "INSERT INTO request_events (request_id, seq, at, kind, actor_user_id, actor_name, actor_role, actor_unit, reason, payload) VALUES";
         const UNIT_HEAD: &str = "INSERT INTO request_units (request_id, unit_code, lead) VALUES";
         const SUG_COLS: usize = 4;
@@ -95,39 +81,10 @@ impl Db {
         let mut ids: std::collections::HashMap<String, i64> =
             std::collections::HashMap::with_capacity(items.len());
         for batch in items.chunks(REQ_ROWS) {
-            let sql = values(REQ_HEAD, batch.len(), REQ_COLS) + " RETURNING id, tracking_code";
-            let mut vals = Vec::with_capacity(batch.len() * REQ_COLS);
+            let sql = values(&req_head, batch.len(), req_cols) + " RETURNING id, tracking_code";
+            let mut vals = Vec::with_capacity(batch.len() * req_cols);
             for row in batch {
-                let st = row.st;
-                vals.extend([
-                    V::S(Some(st.tracking_code.clone())),
-                    V::S(row.key.map(str::to_string)),
-                    V::S(Some(st.status.as_str().to_string())),
-                    V::S(Some(st.intake.request_type.as_str().to_string())),
-                    V::S(Some(st.intake.channel.as_str().to_string())),
-                    V::S(st.intake.category.clone()),
-                    V::S(st.intake.street.clone()),
-                    V::S(st.intake.community.clone()),
-                    V::S(st.lead_unit.clone()),
-                    V::B(st.intake.urgent),
-                    V::I(Some(ms(st.intake.received_at))),
-                    V::I(st.dispatched_at.map(ms)),
-                    V::I(st.response_due.map(ms)),
-                    V::I(st.completion_due.map(ms)),
-                    V::I(st.warn_at.map(ms)),
-                    V::I(next_whistle_due(st)),
-                    V::I(st.replied_at.map(ms)),
-                    V::I(st.closed_at.map(ms)),
-                    V::B(st.response_pending()),
-                    V::B(st.completion_clock_running()),
-                    V::B(st.response_overdue),
-                    V::B(st.completion_overdue),
-                    V::I(st.merged_into),
-                    V::S(Some(st.intake.text.clone())),
-                    V::I(Some(st.version)),
-                    V::I(Some(ms(st.updated_at))),
-                    V::S(Some(to_json(st)?)),
-                ]);
+                vals.extend(request_values(row.st, row.key)?);
             }
             let rows = match bind(sqlx::query(AssertSqlSafe(sql)), vals)
                 .fetch_all(&mut **tx)

@@ -186,6 +186,108 @@ pub(super) async fn write_batch_shared(pool: &Pool, batch: Vec<PendingCreate>) {
     }
 }
 
+/// A bind value of a `requests` row.
+pub(super) enum V {
+    I(Option<i64>),
+    S(Option<String>),
+    B(bool),
+}
+
+pub(super) type Q<'q> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>;
+
+pub(super) fn bind_values(mut q: Q<'_>, vals: Vec<V>) -> Q<'_> {
+    for v in vals {
+        q = match v {
+            V::I(x) => q.bind(x),
+            V::S(x) => q.bind(x),
+            V::B(x) => q.bind(x),
+        };
+    }
+    q
+}
+
+/// The projection of a request's state in `requests`: what every action rewrites. The one
+/// list of these columns; `projection_values` gives their values in this order.
+pub(super) const PROJECTION_COLUMNS: &[&str] = &[
+    "status",
+    "category",
+    "street",
+    "community",
+    "lead_unit",
+    "dispatched_at",
+    "response_due",
+    "completion_due",
+    "warn_at",
+    "next_whistle_due",
+    "replied_at",
+    "closed_at",
+    "response_pending",
+    "clock_running",
+    "response_overdue",
+    "completion_overdue",
+    "master_id",
+    "version",
+    "updated_at",
+    "state",
+];
+
+pub(super) fn projection_values(st: &RequestState) -> Result<Vec<V>> {
+    Ok(vec![
+        V::S(Some(st.status.as_str().to_string())),
+        V::S(st.intake.category.clone()),
+        V::S(st.intake.street.clone()),
+        V::S(st.intake.community.clone()),
+        V::S(st.lead_unit.clone()),
+        V::I(st.dispatched_at.map(ms)),
+        V::I(st.response_due.map(ms)),
+        V::I(st.completion_due.map(ms)),
+        V::I(st.warn_at.map(ms)),
+        V::I(next_whistle_due(st)),
+        V::I(st.replied_at.map(ms)),
+        V::I(st.closed_at.map(ms)),
+        V::B(st.response_pending()),
+        V::B(st.completion_clock_running()),
+        V::B(st.response_overdue),
+        V::B(st.completion_overdue),
+        V::I(st.merged_into),
+        V::I(Some(st.version)),
+        V::I(Some(ms(st.updated_at))),
+        V::S(Some(to_json(st)?)),
+    ])
+}
+
+/// Every column a new `requests` row is inserted with: those fixed at intake, then the
+/// projection. `request_values` gives their values in this order.
+pub(super) static REQUEST_COLUMNS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        let mut v = vec![
+            "tracking_code",
+            "idempotency_key",
+            "request_type",
+            "channel",
+            "urgent",
+            "received_at",
+            "text",
+        ];
+        v.extend_from_slice(PROJECTION_COLUMNS);
+        v
+    });
+
+pub(super) fn request_values(st: &RequestState, key: Option<&str>) -> Result<Vec<V>> {
+    let mut v = Vec::with_capacity(REQUEST_COLUMNS.len());
+    v.extend([
+        V::S(Some(st.tracking_code.clone())),
+        V::S(key.map(str::to_string)),
+        V::S(Some(st.intake.request_type.as_str().to_string())),
+        V::S(Some(st.intake.channel.as_str().to_string())),
+        V::B(st.intake.urgent),
+        V::I(Some(ms(st.intake.received_at))),
+        V::S(Some(st.intake.text.clone())),
+    ]);
+    v.extend(projection_values(st)?);
+    Ok(v)
+}
+
 impl Db {
     pub(super) async fn load_for_update(
         tx: &mut Tx,
@@ -240,37 +342,23 @@ impl Db {
         st: &RequestState,
         prev_version: i64,
     ) -> Result<()> {
-        let r = sqlx::query(
-            "UPDATE requests SET status = $2, category = $3, street = $4, community = $5, lead_unit = $6, \
-             dispatched_at = $7, response_due = $8, completion_due = $9, warn_at = $10, next_whistle_due = $11, \
-             replied_at = $12, closed_at = $13, response_pending = $14, clock_running = $15, \
-             response_overdue = $16, completion_overdue = $17, master_id = $18, version = $19, updated_at = $20, \
-             state = $21 WHERE id = $1 AND version = $22",
-        )
-        .bind(st.id)
-        .bind(st.status.as_str())
-        .bind(st.intake.category.clone())
-        .bind(st.intake.street.clone())
-        .bind(st.intake.community.clone())
-        .bind(st.lead_unit.clone())
-        .bind(st.dispatched_at.map(ms))
-        .bind(st.response_due.map(ms))
-        .bind(st.completion_due.map(ms))
-        .bind(st.warn_at.map(ms))
-        .bind(next_whistle_due(st))
-        .bind(st.replied_at.map(ms))
-        .bind(st.closed_at.map(ms))
-        .bind(st.response_pending())
-        .bind(st.completion_clock_running())
-        .bind(st.response_overdue)
-        .bind(st.completion_overdue)
-        .bind(st.merged_into)
-        .bind(st.version)
-        .bind(ms(st.updated_at))
-        .bind(to_json(st)?)
-        .bind(prev_version)
-        .execute(&mut **tx)
-        .await?;
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let set: Vec<String> = PROJECTION_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = ${}", i + 2))
+                .collect();
+            format!(
+                "UPDATE requests SET {} WHERE id = $1 AND version = ${}",
+                set.join(", "),
+                PROJECTION_COLUMNS.len() + 2
+            )
+        });
+        let q = sqlx::query(AssertSqlSafe(SQL.as_str())).bind(st.id);
+        let r = bind_values(q, projection_values(st)?)
+            .bind(prev_version)
+            .execute(&mut **tx)
+            .await?;
         if r.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
@@ -312,42 +400,21 @@ impl Db {
         st: &RequestState,
         idempotency_key: Option<String>,
     ) -> std::result::Result<i64, sqlx::Error> {
-        let sql = "INSERT INTO requests (tracking_code, idempotency_key, status, request_type, channel, category, street, community, \
-             lead_unit, urgent, received_at, dispatched_at, response_due, completion_due, warn_at, next_whistle_due, replied_at, \
-             closed_at, response_pending, clock_running, response_overdue, completion_overdue, master_id, text, version, updated_at, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id";
-        let json = serde_json::to_string(st).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-        let id: i64 = sqlx::query_scalar(sql)
-            .bind(st.tracking_code.clone())
-            .bind(idempotency_key)
-            .bind(st.status.as_str())
-            .bind(st.intake.request_type.as_str())
-            .bind(st.intake.channel.as_str())
-            .bind(st.intake.category.clone())
-            .bind(st.intake.street.clone())
-            .bind(st.intake.community.clone())
-            .bind(st.lead_unit.clone())
-            .bind(st.intake.urgent)
-            .bind(ms(st.intake.received_at))
-            .bind(st.dispatched_at.map(ms))
-            .bind(st.response_due.map(ms))
-            .bind(st.completion_due.map(ms))
-            .bind(st.warn_at.map(ms))
-            .bind(next_whistle_due(st))
-            .bind(st.replied_at.map(ms))
-            .bind(st.closed_at.map(ms))
-            .bind(st.response_pending())
-            .bind(st.completion_clock_running())
-            .bind(st.response_overdue)
-            .bind(st.completion_overdue)
-            .bind(st.merged_into)
-            .bind(st.intake.text.clone())
-            .bind(st.version)
-            .bind(ms(st.updated_at))
-            .bind(json)
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let n = REQUEST_COLUMNS.len();
+            let marks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+            format!(
+                "INSERT INTO requests ({}) VALUES ({}) RETURNING id",
+                REQUEST_COLUMNS.join(", "),
+                marks.join(", ")
+            )
+        });
+        let vals = request_values(st, idempotency_key.as_deref())
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let row = bind_values(sqlx::query(AssertSqlSafe(SQL.as_str())), vals)
             .fetch_one(&mut **tx)
             .await?;
-        Ok(id)
+        row.try_get(0)
     }
 
     pub async fn create_request(&self, new: NewRequest<'_>) -> Result<Created> {
