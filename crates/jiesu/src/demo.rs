@@ -328,7 +328,7 @@ async fn create_accounts(store: &Store, dir: &Directory) -> Result<(Vec<Account>
     let mut handlers = HashMap::new();
     for (username, display, role, unit) in plan {
         let pw = password()?;
-        let nu = jiesu_server::api::admin::new_user(
+        let nu = jiesu_app::accounts::new_user(
             dir,
             username,
             Some(display),

@@ -573,7 +573,7 @@ async fn open311_key(cmd: Open311KeyCmd) -> Result<()> {
             let store = Store::open(&db).await.context("opening the database")?;
             let issued = jiesu_server::open311::keys::issue(&store, &name, Timestamp::now())
                 .await
-                .map_err(api_error)?;
+                .map_err(|e| api_error(e.into()))?;
             store.close().await;
             eprintln!("store this api_key now: it cannot be shown again");
             serde_json::to_value(issued)?

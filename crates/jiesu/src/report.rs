@@ -7,10 +7,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use jiesu_domain::Directory;
 use jiesu_domain::analytics::{BaselineKind, Granularity, HotSort, PlaceLevel};
 use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
-use jiesu_server::api::analytics::{
+use jiesu_app::analytics::{
     self as an, CellParams, HotspotsView, OverdueView, RecurringView, SpikesView,
 };
-use jiesu_server::api::assessment::AssessmentView;
+use jiesu_app::assessment::AssessmentView;
 use jiesu_store::Store;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -71,7 +71,7 @@ pub async fn build(
         limit: HOTSPOTS,
     });
     let assessment =
-        jiesu_server::api::assessment::compute(store, dir, period.clone(), by, as_of, bottom);
+        jiesu_app::assessment::compute(store, dir, period.clone(), by, as_of, bottom);
     let overdue = async {
         match analytics {
             true => an::overdue_view(store, dir, &period, as_of, None, usize::MAX)
