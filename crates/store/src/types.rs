@@ -100,7 +100,9 @@ pub struct Page {
 pub struct SweepReport {
     /// Whether this process held the sweep lock (another server may have been sweeping).
     pub swept: bool,
+    /// Cases looked at (requests for `sweep_sla`, cases of the kind for `sweep_case_timers`).
     pub requests_checked: usize,
+    /// Events the timers raised (automatic 督办 for requests).
     pub escalations: usize,
 }
 

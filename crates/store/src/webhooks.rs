@@ -1,5 +1,5 @@
 //! Values of the events-out machinery: webhook subscribers, their deliveries, dead letters.
-//! The operations are in `outbox.rs` (compiled once per backend, like `backend.rs`).
+//! The operations are in `outbox.rs` (`backend/`, compiled once per backend).
 
 use jiesu_domain::Event;
 use jiff::Timestamp;

@@ -1,5 +1,5 @@
-//! 主动治理 analytics queries (the maths is in `jiesu_domain::analytics`), included once per
-//! backend after backend.rs, like it. Aggregates only: counts by category and place per window,
+//! 主动治理 analytics queries (the maths is in `jiesu_domain::analytics`), mounted once per
+//! backend (see sqlite.rs, postgres.rs). Aggregates only: counts by category and place per window,
 //! callback answers per place, the samples behind an alert, texts for keyword trends and the
 //! requests due in a period. Every query is bounded by an indexed time range.
 

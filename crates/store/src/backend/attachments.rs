@@ -1,4 +1,4 @@
-//! Citizens' photos (included once per backend, like backend.rs).
+//! Citizens' photos (mounted once per backend, see sqlite.rs and postgres.rs).
 
 use super::*;
 

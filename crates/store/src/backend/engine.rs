@@ -1,5 +1,5 @@
-//! The one case engine (issue 11), included in each backend module after backend.rs (see
-//! lib.rs), so it shares `DB`, `Pool`, `PG`, `FOR_UPDATE`, `begin_write`, `Tx` and the helpers.
+//! The one case engine (issue 11), mounted in each backend module (see sqlite.rs,
+//! postgres.rs), whose `DB`, `Pool`, `PG`, `FOR_UPDATE`, `begin_write`, `Tx` and helpers it shares.
 //!
 //! `run_act` is the only command loop and `run_sweep` the only timer sweep. Requests (their own
 //! tables: projection, 考评 facts, units, outbox — `RequestRows`) and every other kind of case

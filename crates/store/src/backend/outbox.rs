@@ -1,5 +1,7 @@
-//! Events out: the transactional outbox and webhook deliveries. Included after `backend.rs` in
-//! each backend module (see lib.rs), so it shares `DB`, `PG`, `begin_write`, `Tx` and the helpers.
+//! Events out: the transactional outbox and webhook deliveries. Mounted in each backend module
+//! (see sqlite.rs, postgres.rs), whose `DB`, `PG`, `begin_write`, `Tx` and helpers it shares.
+//! Generic cases (engine.rs) write `case_outbox` rows the same way; they are read with
+//! `case_outbox` and not yet fanned out to webhooks, which receive request events only.
 //!
 //! Flow: a live command writes its events and, in the same transaction, one `event_outbox` row
 //! per event (`outbox_request(s)`). A worker fans each outbox row out into one

@@ -1,6 +1,6 @@
 //! 考评 fast path: the assessment facts (migration 0005) — written in the transaction that
 //! appends a request's events, read by one GROUP BY per table, rebuilt from the event log.
-//! Included once per backend after backend.rs (see lib.rs); `Db`, `Tx`, `PG` come from there.
+//! Mounted once per backend (see sqlite.rs, postgres.rs); `Db`, `Tx`, `PG` come from there.
 
 use super::*;
 
