@@ -66,7 +66,8 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
         bail!("{url} already has requests: the benchmark needs an empty database");
     }
     let dir = crate::init_world(&store, None).await?;
-    let hash = jiesu_app::accounts::hash_password("bench-password-1").map_err(anyhow::Error::msg)?;
+    let hash =
+        jiesu_app::accounts::hash_password("bench-password-1").map_err(anyhow::Error::msg)?;
     store
         .create_user(
             &NewUser {

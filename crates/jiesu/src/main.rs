@@ -1,7 +1,11 @@
 //! `jiesu`: the one binary — serve, demo, migrate, world check, sla due, user add.
+//!
+//! Here: the command line (clap), dispatch and the helpers the subcommands share; each
+//! subcommand's work is in `cmd/<name>.rs` (or its own module: `bench`, `report`, `rollup`).
 
 mod bench;
 mod city;
+mod cmd;
 mod demo;
 mod export;
 mod import;
@@ -9,16 +13,12 @@ mod report;
 mod rollup;
 mod world_files;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use clap::{Parser, Subcommand};
 use jiesu_domain::Directory;
-use jiesu_server::{AppState, Clock};
 use jiesu_store::Store;
-use jiesu_world::Span;
 use jiff::Timestamp;
-use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -319,28 +319,8 @@ async fn run(cli: Cli) -> Result<()> {
             sweep_every,
             index,
             webhook_lease_secs,
-        } => {
-            let store = Store::open(&db).await.context("opening the database")?;
-            let dir = init_world(&store, world.as_deref()).await?;
-            serve(store, dir, &bind, sweep_every, index, webhook_lease_secs).await
-        }
-        Cmd::Reindex { db, index } => {
-            let store = Store::connect(&db).await.context("opening the database")?;
-            let idx = jiesu_text::search::SearchIndex::open(&index)
-                .with_context(|| format!("opening the index {}", index.display()))?;
-            let report = jiesu_server::search::rebuild(&store, &idx).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "docs": report.docs,
-                    "seconds": report.seconds,
-                    "docs_per_second": report.docs_per_second,
-                    "index": index.display().to_string(),
-                })
-            );
-            store.close().await;
-            Ok(())
-        }
+        } => cmd::serve::run(db, bind, world, sweep_every, index, webhook_lease_secs).await,
+        Cmd::Reindex { db, index } => cmd::reindex::run(db, index).await,
         Cmd::Demo {
             db,
             bind,
@@ -352,160 +332,25 @@ async fn run(cli: Cli) -> Result<()> {
             requests,
             threads,
         } => {
-            match scale.as_str() {
-                "district" => {}
-                "city" => {
-                    let summary = city::build(city::CityArgs {
-                        db: &db,
-                        requests,
-                        seed,
-                        world: world.as_deref(),
-                        threads,
-                        end: None,
-                    })
-                    .await?;
-                    println!("{}", serde_json::to_string_pretty(&summary)?);
-                    return Ok(());
-                }
-                other => bail!("--scale `{other}`: district or city"),
-            }
-            let (store, dir) = demo::build(&db, months, seed, world.as_deref()).await?;
-            if no_serve {
-                store.close().await;
-                Ok(())
-            } else {
-                serve(store, dir, &bind, 60, None, 30).await
-            }
+            cmd::demo::run(cmd::demo::Args {
+                db,
+                bind,
+                months,
+                no_serve,
+                seed,
+                world,
+                scale,
+                requests,
+                threads,
+            })
+            .await
         }
-        Cmd::Migrate { db } => {
-            let store = Store::connect(&db).await?;
-            let applied = store.migrate().await?;
-            println!(
-                "{}",
-                serde_json::json!({"backend": store.backend(), "applied": applied})
-            );
-            Ok(())
-        }
-        Cmd::World {
-            cmd: WorldCmd::Check { dir },
-        } => match jiesu_world::load_dir(&dir) {
-            Ok(w) => {
-                println!(
-                    "{}: ok — {} streets, {} communities, {} units, {} categories, {} SLA classes, holidays for {:?}",
-                    dir.display(),
-                    w.streets.len(),
-                    w.communities.len(),
-                    w.units.len(),
-                    w.categories.len(),
-                    w.sla.classes.len(),
-                    w.holidays.years
-                );
-                Ok(())
-            }
-            Err(errors) => {
-                for e in errors.iter() {
-                    eprintln!("{}/{e}", dir.display());
-                }
-                std::process::exit(1);
-            }
-        },
-        Cmd::Sla {
-            cmd:
-                SlaCmd::Due {
-                    from,
-                    working_days,
-                    hours,
-                    world,
-                },
-        } => {
-            let (w, _) = world_files::load(world.as_deref()).map_err(|e| anyhow!("{e}"))?;
-            let dir = Directory::new(w);
-            let from: Timestamp = from
-                .parse()
-                .with_context(|| format!("--from `{from}`: expected RFC 3339 with an offset"))?;
-            let span = match (working_days, hours) {
-                (Some(n), _) => Span::WorkingDays(n),
-                (None, Some(h)) => Span::Hours(h),
-                (None, None) => bail!("give --working-days N or --hours N"),
-            };
-            let due = dir.calendar.due(from, span);
-            println!("{}", local_rfc3339(&dir, due));
-            Ok(())
-        }
-        Cmd::User {
-            cmd:
-                UserCmd::Add {
-                    db,
-                    username,
-                    role,
-                    unit,
-                    display_name,
-                    password_stdin: _,
-                },
-        } => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\n', '\r']);
-            let store = Store::open(&db).await?;
-            let dir = init_world(&store, None).await?;
-            let nu = jiesu_server::api::admin::new_user(
-                &dir,
-                &username,
-                display_name.as_deref(),
-                password,
-                &role,
-                unit.as_deref(),
-            )
-            .map_err(|e| {
-                anyhow!(
-                    "{}{}",
-                    e.field.map(|f| format!("{f}: ")).unwrap_or_default(),
-                    e.message
-                )
-            })?;
-            let id = store.create_user(&nu, Timestamp::now()).await?;
-            println!(
-                "{}",
-                serde_json::json!({"id": id, "username": nu.username, "role": nu.role.as_str(), "unit": nu.unit_code})
-            );
-            Ok(())
-        }
-        Cmd::Text { cmd } => {
-            let out = match cmd {
-                TextCmd::Train {
-                    input,
-                    text_col,
-                    label_col,
-                    model,
-                } => serde_json::to_value(
-                    jiesu_text::train_csv(&input, &text_col, &label_col, &model)
-                        .map_err(|e| anyhow!("{e}"))?,
-                )?,
-                TextCmd::Eval {
-                    model,
-                    input,
-                    text_col,
-                    label_col,
-                } => serde_json::to_value(
-                    jiesu_text::eval_csv(&model, &input, &text_col, &label_col)
-                        .map_err(|e| anyhow!("{e}"))?,
-                )?,
-            };
-            print_out(&serde_json::to_string_pretty(&out)?);
-            Ok(())
-        }
-        Cmd::Train { db, limit } => {
-            let store = Store::open(&db).await.context("opening the database")?;
-            let dir = init_world(&store, None).await?;
-            let report = jiesu_server::api::suggest::train_from_store(&store, &dir, limit)
-                .await
-                .map_err(|e| anyhow!("training failed: {e}"))?;
-            store.close().await;
-            print_out(&serde_json::to_string_pretty(&report)?);
-            Ok(())
-        }
+        Cmd::Migrate { db } => cmd::migrate::run(db).await,
+        Cmd::World { cmd } => cmd::world::run(cmd),
+        Cmd::Sla { cmd } => cmd::sla::run(cmd),
+        Cmd::User { cmd } => cmd::user::run(cmd).await,
+        Cmd::Text { cmd } => cmd::text::run(cmd),
+        Cmd::Train { db, limit } => cmd::train::run(db, limit).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Rollup { cmd } => rollup::run(cmd).await,
         Cmd::Report {
@@ -530,72 +375,21 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Open311 {
             cmd: Open311Cmd::Key { cmd },
-        } => open311_key(cmd).await,
+        } => cmd::open311::key(cmd).await,
         Cmd::Export {
             db,
             format,
             out,
             filters,
-        } => {
-            let report = export::run(&db, &format, &out, filters).await?;
-            print_out(&serde_json::to_string_pretty(&report)?);
-            Ok(())
-        }
+        } => cmd::export::run(db, format, out, filters).await,
         Cmd::Import {
             mapping,
             db,
             dry_run,
             chunk,
             file,
-        } => {
-            let report = import::run(import::Args {
-                mapping: &mapping,
-                db: &db,
-                file: &file,
-                dry_run,
-                chunk: chunk.max(1),
-            })
-            .await?;
-            print_out(&serde_json::to_string_pretty(&report)?);
-            Ok(())
-        }
+        } => cmd::import::run(mapping, db, dry_run, chunk, file).await,
     }
-}
-
-/// `jiesu open311 key …`: prints JSON; `add` prints the key, which is shown only this once.
-async fn open311_key(cmd: Open311KeyCmd) -> Result<()> {
-    let api_error = |e: jiesu_server::ApiError| {
-        let field = e.body.field.map(|f| format!("--{f}: ")).unwrap_or_default();
-        anyhow!("{field}{}", e.body.message)
-    };
-    let out = match cmd {
-        Open311KeyCmd::Add { db, name } => {
-            let store = Store::open(&db).await.context("opening the database")?;
-            let issued = jiesu_server::open311::keys::issue(&store, &name, Timestamp::now())
-                .await
-                .map_err(|e| api_error(e.into()))?;
-            store.close().await;
-            eprintln!("store this api_key now: it cannot be shown again");
-            serde_json::to_value(issued)?
-        }
-        Open311KeyCmd::List { db } => {
-            let store = Store::open(&db).await.context("opening the database")?;
-            let keys = store.api_keys().await?;
-            store.close().await;
-            serde_json::to_value(keys)?
-        }
-        Open311KeyCmd::Revoke { db, id } => {
-            let store = Store::open(&db).await.context("opening the database")?;
-            let key = match store.revoke_api_key(id, Timestamp::now()).await {
-                Err(jiesu_store::StoreError::NotFound) => bail!("no Open311 key with id {id}"),
-                other => other?,
-            };
-            store.close().await;
-            serde_json::to_value(key)?
-        }
-    };
-    print_out(&serde_json::to_string_pretty(&out)?);
-    Ok(())
 }
 
 /// Prints a result; a closed pipe (`| head`) is not an error worth a panic.
@@ -627,64 +421,4 @@ pub async fn init_world(store: &Store, dir: Option<&std::path::Path>) -> Result<
         }
     };
     Ok(Directory::new(world))
-}
-
-async fn serve(
-    store: Store,
-    dir: Directory,
-    bind: &str,
-    sweep_every: u64,
-    index: Option<PathBuf>,
-    webhook_lease_secs: u64,
-) -> Result<()> {
-    let mut state = AppState::new(store, dir, Clock::System);
-    if let Some(path) = &index {
-        let idx = jiesu_text::search::SearchIndex::open(path)
-            .with_context(|| format!("opening the index {}", path.display()))?;
-        state.app.search = Some(std::sync::Arc::new(idx));
-    }
-    if let Some(idx) = state.search.clone() {
-        // An in-memory index starts empty; an on-disk one is trusted when it has documents
-        // (`jiesu reindex` rebuilds it). The rebuild runs beside serving: until it is done,
-        // `?q=` falls back to substring match for words the index does not know yet.
-        if index.is_none() || idx.num_docs() == 0 {
-            let store = state.store.clone();
-            let idx = idx.clone();
-            tokio::spawn(async move {
-                match jiesu_server::search::rebuild(&store, &idx).await {
-                    Ok(r) => tracing::info!(
-                        docs = r.docs,
-                        docs_per_second = r.docs_per_second,
-                        "search index built"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "search index build failed"),
-                }
-            });
-        }
-        // Commits are batched: one per second at most, only after writes.
-        jiesu_server::search::spawn_committer(idx, Duration::from_secs(1));
-    }
-    jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
-    // Events out: fans the outbox out to webhooks and delivers (safe beside other servers).
-    jiesu_server::events::spawn_delivery_worker(state.store.clone(), {
-        let lease = Duration::from_secs(webhook_lease_secs.max(2));
-        jiesu_server::events::DeliveryConfig {
-            lease,
-            // A request to a receiver must end well inside its lease.
-            timeout: Duration::from_secs(10).min(lease / 2),
-            ..Default::default()
-        }
-    });
-    // Loads the text services at once, then picks up models `jiesu train` stores.
-    jiesu_server::api::suggest::spawn_model_watcher(state.app.clone(), Duration::from_secs(60));
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
-    let addr = listener.local_addr()?;
-    println!("jiesu serving on http://{addr} ({})", state.store.backend());
-    jiesu_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(())
 }

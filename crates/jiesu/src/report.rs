@@ -4,13 +4,13 @@
 //! come from the same functions as `GET /api/v1/assessment` and `/api/v1/analytics/…`.
 
 use anyhow::{Context, Result, anyhow, bail};
-use jiesu_domain::Directory;
-use jiesu_domain::analytics::{BaselineKind, Granularity, HotSort, PlaceLevel};
-use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
 use jiesu_app::analytics::{
     self as an, CellParams, HotspotsView, OverdueView, RecurringView, SpikesView,
 };
 use jiesu_app::assessment::AssessmentView;
+use jiesu_domain::Directory;
+use jiesu_domain::analytics::{BaselineKind, Granularity, HotSort, PlaceLevel};
+use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
 use jiesu_store::Store;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -70,8 +70,7 @@ pub async fn build(
         category: None,
         limit: HOTSPOTS,
     });
-    let assessment =
-        jiesu_app::assessment::compute(store, dir, period.clone(), by, as_of, bottom);
+    let assessment = jiesu_app::assessment::compute(store, dir, period.clone(), by, as_of, bottom);
     let overdue = async {
         match analytics {
             true => an::overdue_view(store, dir, &period, as_of, None, usize::MAX)

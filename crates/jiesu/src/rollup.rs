@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
+use jiesu_app::assessment::{AssessmentView, Method, compute_with};
 use jiesu_domain::Directory;
 use jiesu_domain::assessment::{GroupBy, Period};
-use jiesu_app::assessment::{AssessmentView, Method, compute_with};
 use jiesu_store::Store;
 use jiff::Timestamp;
 use std::path::PathBuf;

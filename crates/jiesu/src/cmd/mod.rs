@@ -1,0 +1,16 @@
+//! One module per subcommand with a body: `main.rs` parses the command line and dispatches
+//! here. Subcommands whose work already lives in a module of its own (`bench`, `report`,
+//! `rollup`) are called from `main.rs` directly.
+
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod migrate;
+pub mod open311;
+pub mod reindex;
+pub mod serve;
+pub mod sla;
+pub mod text;
+pub mod train;
+pub mod user;
+pub mod world;

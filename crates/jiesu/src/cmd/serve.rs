@@ -1,0 +1,85 @@
+//! `jiesu serve`: opens the database, puts the world in force and serves; `serve` is shared
+//! with `jiesu demo`.
+
+use crate::init_world;
+use anyhow::{Context, Result};
+use jiesu_domain::Directory;
+use jiesu_server::{AppState, Clock};
+use jiesu_store::Store;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub async fn run(
+    db: String,
+    bind: String,
+    world: Option<PathBuf>,
+    sweep_every: u64,
+    index: Option<PathBuf>,
+    webhook_lease_secs: u64,
+) -> Result<()> {
+    let store = Store::open(&db).await.context("opening the database")?;
+    let dir = init_world(&store, world.as_deref()).await?;
+    serve(store, dir, &bind, sweep_every, index, webhook_lease_secs).await
+}
+
+/// Starts the background workers (search index, SLA sweeper, webhook delivery, model
+/// watcher) and serves until Ctrl-C.
+pub async fn serve(
+    store: Store,
+    dir: Directory,
+    bind: &str,
+    sweep_every: u64,
+    index: Option<PathBuf>,
+    webhook_lease_secs: u64,
+) -> Result<()> {
+    let mut state = AppState::new(store, dir, Clock::System);
+    if let Some(path) = &index {
+        let idx = jiesu_text::search::SearchIndex::open(path)
+            .with_context(|| format!("opening the index {}", path.display()))?;
+        state.app.search = Some(std::sync::Arc::new(idx));
+    }
+    if let Some(idx) = state.search.clone() {
+        // An in-memory index starts empty; an on-disk one is trusted when it has documents
+        // (`jiesu reindex` rebuilds it). The rebuild runs beside serving: until it is done,
+        // `?q=` falls back to substring match for words the index does not know yet.
+        if index.is_none() || idx.num_docs() == 0 {
+            let store = state.store.clone();
+            let idx = idx.clone();
+            tokio::spawn(async move {
+                match jiesu_server::search::rebuild(&store, &idx).await {
+                    Ok(r) => tracing::info!(
+                        docs = r.docs,
+                        docs_per_second = r.docs_per_second,
+                        "search index built"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "search index build failed"),
+                }
+            });
+        }
+        // Commits are batched: one per second at most, only after writes.
+        jiesu_server::search::spawn_committer(idx, Duration::from_secs(1));
+    }
+    jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
+    // Events out: fans the outbox out to webhooks and delivers (safe beside other servers).
+    jiesu_server::events::spawn_delivery_worker(state.store.clone(), {
+        let lease = Duration::from_secs(webhook_lease_secs.max(2));
+        jiesu_server::events::DeliveryConfig {
+            lease,
+            // A request to a receiver must end well inside its lease.
+            timeout: Duration::from_secs(10).min(lease / 2),
+            ..Default::default()
+        }
+    });
+    // Loads the text services at once, then picks up models `jiesu train` stores.
+    jiesu_server::api::suggest::spawn_model_watcher(state.app.clone(), Duration::from_secs(60));
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let addr = listener.local_addr()?;
+    println!("jiesu serving on http://{addr} ({})", state.store.backend());
+    jiesu_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
