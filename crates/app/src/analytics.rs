@@ -761,7 +761,7 @@ pub async fn flags_view(
 /// `hotspots` for someone who may see analytics.
 pub async fn hotspots(app: &App, user: &User, q: &CellQuery) -> AppResult<HotspotsView> {
     allowed(user)?;
-    let p = cell_params(&q)?;
+    let p = cell_params(q)?;
     let sort = parse_or(
         q.sort.as_deref(),
         HotSort::Count,
@@ -775,7 +775,7 @@ pub async fn hotspots(app: &App, user: &User, q: &CellQuery) -> AppResult<Hotspo
 /// `spikes` for someone who may see analytics.
 pub async fn spikes(app: &App, user: &User, q: &CellQuery) -> AppResult<SpikesView> {
     allowed(user)?;
-    let p = cell_params(&q)?;
+    let p = cell_params(q)?;
     let alpha = q.alpha.unwrap_or(0.001);
     if !(alpha > 0.0 && alpha <= 1.0) {
         return Err(bad("alpha", "a probability in (0, 1]"));
@@ -783,7 +783,7 @@ pub async fn spikes(app: &App, user: &User, q: &CellQuery) -> AppResult<SpikesVi
     let min_count = in_range(q.min_count, 5, 1, 1_000_000, "min_count", "at least 1")?;
     let sample = in_range(q.sample, 10, 0, 100, "sample", "0 to 100")?;
     let cw = windows_of(&app.store, &p).await?;
-    Ok(spikes_view(&app.store, &app.dir, &p, &cw, alpha, min_count, sample).await?)
+    spikes_view(&app.store, &app.dir, &p, &cw, alpha, min_count, sample).await
 }
 
 /// `recurring` for someone who may see analytics.
@@ -807,10 +807,10 @@ pub async fn recurring(app: &App, user: &User, q: &RecurringParams) -> AppResult
     )?;
     let min_volume = in_range(q.min_volume, 3, 0, u64::MAX, "min_volume", "a count")?;
     let limit = in_range(q.limit, 20, 1, 1000, "limit", "1 to 1000")?;
-    Ok(recurring_view(
+    recurring_view(
         &app.store, &app.dir, &month, months, level, min_months, min_volume, limit,
     )
-    .await?)
+    .await
 }
 
 /// `keywords` for someone who may see analytics.
@@ -820,7 +820,7 @@ pub async fn keywords(app: &App, user: &User, q: &KeywordParams) -> AppResult<Ke
     let previous = in_range(q.previous, 4, 1, 26, "previous", "1 to 26 windows")?;
     let min_count = in_range(q.min_count, 5, 1, 1_000_000, "min_count", "at least 1")?;
     let limit = in_range(q.limit, 30, 1, 1000, "limit", "1 to 1000")?;
-    Ok(keywords_view(&app.store, &app.dir, &p, g, previous, min_count, limit).await?)
+    keywords_view(&app.store, &app.dir, &p, g, previous, min_count, limit).await
 }
 
 /// `overdue` for someone who may see analytics.
@@ -840,7 +840,7 @@ pub async fn overdue(app: &App, user: &User, q: &OverdueParams) -> AppResult<Ove
     {
         return Err(bad("unit", "no such unit code"));
     }
-    Ok(overdue_view(&app.store, &app.dir, &p, as_of, unit, limit).await?)
+    overdue_view(&app.store, &app.dir, &p, as_of, unit, limit).await
 }
 
 /// `flags` for someone who may see analytics.
@@ -867,7 +867,7 @@ pub async fn flags(app: &App, user: &User, q: &FlagParams) -> AppResult<FlagsVie
         "one of unit, street, category, top_category, channel",
     )?;
     let as_of = as_of(q.as_of.as_deref(), app.now())?;
-    Ok(flags_view(
+    flags_view(
         &app.store,
         &app.dir,
         &month,
@@ -878,5 +878,5 @@ pub async fn flags(app: &App, user: &User, q: &FlagParams) -> AppResult<FlagsVie
         bottom,
         as_of,
     )
-    .await?)
+    .await
 }

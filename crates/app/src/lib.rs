@@ -158,3 +158,10 @@ impl App {
         }
     }
 }
+
+impl App {
+    /// Closes the database connections (a command-line run ends with it).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}

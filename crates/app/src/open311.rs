@@ -7,8 +7,7 @@ use crate::accounts::{new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Capability, require};
 use jiesu_domain::RequestState;
-use jiesu_store::{ApiKey, AuditEntry, Open311Query, Store, User};
-use jiff::Timestamp;
+use jiesu_store::{ApiKey, AuditEntry, Open311Query, User};
 use serde::Serialize;
 
 /// Every key starts so; a leaked one is easy to recognise in logs and code.
@@ -37,11 +36,12 @@ pub fn check_name(name: &str) -> AppResult<String> {
 
 /// Issues a key to `name` from the console (`jiesu open311 key add`: whoever runs the command
 /// holds the database).
-pub async fn issue(store: &Store, name: &str, now: Timestamp) -> AppResult<IssuedKey> {
+pub async fn issue(app: &App, name: &str) -> AppResult<IssuedKey> {
     let name = check_name(name)?;
     let api_key = format!("{KEY_PREFIX}{}", new_token().map_err(AppError::internal)?);
-    let key = store
-        .create_api_key(&name, &token_hash(&api_key), now)
+    let key = app
+        .store
+        .create_api_key(&name, &token_hash(&api_key), app.now())
         .await?;
     Ok(IssuedKey { key, api_key })
 }
@@ -103,7 +103,7 @@ pub async fn keys(app: &App, user: &User) -> AppResult<Vec<ApiKey>> {
 /// Issues a key for an administrator; audited.
 pub async fn issue_for(app: &App, user: &User, name: &str) -> AppResult<IssuedKey> {
     require(user, Capability::ManageApiKeys)?;
-    let issued = issue(&app.store, name, app.now()).await?;
+    let issued = issue(app, name).await?;
     audit(app, user, "open311_key_issued", &issued.key).await?;
     Ok(issued)
 }
@@ -124,4 +124,24 @@ pub async fn request(app: &App, id: i64) -> AppResult<Option<RequestState>> {
 /// The public read side's search.
 pub async fn requests(app: &App, q: &Open311Query) -> AppResult<Vec<RequestState>> {
     Ok(app.store.open311_requests(q).await?)
+}
+
+/// Every key, for the console (`jiesu open311 key list`: whoever runs it holds the database).
+pub async fn console_keys(app: &App) -> AppResult<Vec<ApiKey>> {
+    Ok(app.store.api_keys().await?)
+}
+
+/// Revokes key `id` from the console (`jiesu open311 key revoke`).
+pub async fn console_revoke(app: &App, id: i64) -> AppResult<ApiKey> {
+    app.store
+        .revoke_api_key(id, app.now())
+        .await
+        .map_err(|e| match e {
+            jiesu_store::StoreError::NotFound => AppError::new(
+                crate::ErrorKind::NotFound,
+                "not_found",
+                format!("no Open311 key with id {id}"),
+            ),
+            other => other.into(),
+        })
 }

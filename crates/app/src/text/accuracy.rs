@@ -183,6 +183,18 @@ pub async fn report(
     Ok(report)
 }
 
+/// The accuracy report `q` asks for, for someone who may see it.
+pub async fn accuracy(app: &App, user: &User, q: &AccuracyQuery) -> AppResult<AccuracyReport> {
+    require(user, Capability::ViewSuggestionAccuracy)?;
+    let period = q.period.as_deref().and_then(Period::parse).ok_or_else(|| {
+        AppError::bad_query(
+            "period",
+            "a period: 2026-11, 2026-W47, 2026-11-05, 2026-Q4 or 2026",
+        )
+    })?;
+    report(&app.store, &period, None).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,16 +264,4 @@ mod tests {
         assert_eq!(r.request_type.all.accuracy, Some(0.5));
         assert_eq!(r.request_type.all.top_accuracy, Some(1.0));
     }
-}
-
-/// The accuracy report `q` asks for, for someone who may see it.
-pub async fn accuracy(app: &App, user: &User, q: &AccuracyQuery) -> AppResult<AccuracyReport> {
-    require(user, Capability::ViewSuggestionAccuracy)?;
-    let period = q.period.as_deref().and_then(Period::parse).ok_or_else(|| {
-        AppError::bad_query(
-            "period",
-            "a period: 2026-11, 2026-W47, 2026-11-05, 2026-Q4 or 2026",
-        )
-    })?;
-    report(&app.store, &period, None).await
 }

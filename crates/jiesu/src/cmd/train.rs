@@ -7,7 +7,7 @@ use jiesu_store::Store;
 pub async fn run(db: String, limit: u32) -> Result<()> {
     let store = Store::open(&db).await.context("opening the database")?;
     let dir = init_world(&store, None).await?;
-    let report = jiesu_server::api::suggest::train_from_store(&store, &dir, limit)
+    let report = jiesu_app::text::train_from_store(&store, &dir, limit)
         .await
         .map_err(|e| anyhow!("training failed: {e}"))?;
     store.close().await;

@@ -2,8 +2,9 @@
 
 use crate::{UserCmd, init_world};
 use anyhow::{Context, Result, anyhow};
+use jiesu_app::accounts::AccountForm;
+use jiesu_app::{App, Clock};
 use jiesu_store::Store;
-use jiff::Timestamp;
 use std::io::Read;
 
 pub async fn run(cmd: UserCmd) -> Result<()> {
@@ -22,25 +23,22 @@ pub async fn run(cmd: UserCmd) -> Result<()> {
     let password = password.trim_end_matches(['\n', '\r']);
     let store = Store::open(&db).await?;
     let dir = init_world(&store, None).await?;
-    let nu = jiesu_server::api::admin::new_user(
-        &dir,
-        &username,
-        display_name.as_deref(),
+    let app = App::new(store, dir, Clock::System);
+    let form = AccountForm {
+        username: &username,
+        display_name: display_name.as_deref(),
         password,
-        &role,
-        unit.as_deref(),
-    )
-    .map_err(|e| {
-        anyhow!(
-            "{}{}",
-            e.field.map(|f| format!("{f}: ")).unwrap_or_default(),
-            e.message
-        )
-    })?;
-    let id = store.create_user(&nu, Timestamp::now()).await?;
+        role: &role,
+        unit: unit.as_deref(),
+    };
+    let id = jiesu_app::accounts::bootstrap_user(&app, form)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    app.close().await;
+    let role: jiesu_domain::Role = role.parse().map_err(|_| anyhow!("role: unknown"))?;
     println!(
         "{}",
-        serde_json::json!({"id": id, "username": nu.username, "role": nu.role.as_str(), "unit": nu.unit_code})
+        serde_json::json!({"id": id, "username": username.trim(), "role": role.as_str(), "unit": unit})
     );
     Ok(())
 }

@@ -745,7 +745,7 @@ async fn create_request(
         Some(k) => Some(k),
         None => query.one("api_key")?,
     };
-    let client = match keys::check_key(&app, presented).await {
+    let client = match keys::check_key(app, presented).await {
         Ok(k) => k,
         Err(keys::KeyRefusal::Refused(why)) => {
             return Err(Open311Error::new(StatusCode::FORBIDDEN, why));

@@ -330,7 +330,7 @@ async fn render_track(
     if code.is_empty() || code.len() > 40 {
         return page(&t);
     }
-    let (st, events) = match jiesu_app::actions::by_tracking_code(&app, &code).await {
+    let (st, events) = match jiesu_app::actions::by_tracking_code(app, &code).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             let mut r = page(&t);
