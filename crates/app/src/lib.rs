@@ -24,6 +24,7 @@ pub mod assessment;
 pub mod error;
 pub mod export;
 pub mod intake;
+pub mod maintenance;
 pub mod open311;
 pub mod policy;
 pub mod requests;

@@ -408,17 +408,9 @@ pub fn local_rfc3339(dir: &Directory, t: Timestamp) -> String {
 /// The world in force: the database's, else (a new database) the given or default world, saved.
 /// A `--world` given for an initialised database replaces the world if it differs.
 pub async fn init_world(store: &Store, dir: Option<&std::path::Path>) -> Result<Directory> {
-    let stored = store.load_world().await?;
-    let world = match (stored, dir) {
-        (Some(w), None) => w,
-        (stored, dir) => {
-            let (w, source) = world_files::load(dir).map_err(|e| anyhow!("world: {e}"))?;
-            if stored.as_ref() != Some(&w) {
-                store.save_world(&w, &source, Timestamp::now()).await?;
-                tracing::info!(source, "world saved to the database");
-            }
-            w
-        }
-    };
-    Ok(Directory::new(world))
+    jiesu_app::maintenance::init_world(store, dir.is_some(), || {
+        world_files::load(dir).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| anyhow!("{e}"))
 }

@@ -1,14 +1,14 @@
 //! `jiesu migrate`: applies pending migrations and says which.
 
-use anyhow::Result;
-use jiesu_store::Store;
+use anyhow::{Result, anyhow};
 
 pub async fn run(db: String) -> Result<()> {
-    let store = Store::connect(&db).await?;
-    let applied = store.migrate().await?;
+    let (backend, applied) = jiesu_app::maintenance::migrate(&db)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     println!(
         "{}",
-        serde_json::json!({"backend": store.backend(), "applied": applied})
+        serde_json::json!({"backend": backend, "applied": applied})
     );
     Ok(())
 }

@@ -1,14 +1,14 @@
 //! `jiesu reindex`: rebuilds the full-text index from the database.
 
-use anyhow::{Context, Result};
-use jiesu_store::Store;
+use anyhow::{Context, Result, anyhow};
 use std::path::PathBuf;
 
 pub async fn run(db: String, index: PathBuf) -> Result<()> {
-    let store = Store::connect(&db).await.context("opening the database")?;
     let idx = jiesu_text::search::SearchIndex::open(&index)
         .with_context(|| format!("opening the index {}", index.display()))?;
-    let report = jiesu_server::search::rebuild(&store, &idx).await?;
+    let report = jiesu_app::maintenance::reindex(&db, &idx)
+        .await
+        .map_err(|e| anyhow!("reindex: {e}"))?;
     println!(
         "{}",
         serde_json::json!({
@@ -18,6 +18,5 @@ pub async fn run(db: String, index: PathBuf) -> Result<()> {
             "index": index.display().to_string(),
         })
     );
-    store.close().await;
     Ok(())
 }
