@@ -134,20 +134,17 @@ pub struct AccountForm<'a> {
 pub async fn create_user(app: &App, user: &User, form: AccountForm<'_>) -> AppResult<User> {
     require(user, Capability::ManageUsers)?;
     let nu = validated(app, &form).await?;
-    let now = app.now();
-    let id = app.store.create_user(&nu, now).await?;
-    app.store
-        .audit(&AuditEntry {
-            at: now,
-            user_id: Some(user.id),
-            username: user.username.clone(),
-            role: user.role.as_str().into(),
-            action: "create_user".into(),
-            target_type: "user".into(),
-            target_id: id.to_string(),
-            detail: Some(format!("{} as {}", nu.username, nu.role.as_str())),
-        })
-        .await?;
+    let id = app.store.create_user(&nu, app.now()).await?;
+    let detail = format!("{} as {}", nu.username, nu.role.as_str());
+    audit(
+        app,
+        user,
+        "create_user",
+        "user",
+        id.to_string(),
+        Some(detail),
+    )
+    .await?;
     app.store
         .user_by_username(&nu.username)
         .await?

@@ -5,7 +5,7 @@ use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Capability, require};
 use jiesu_domain::{Actor, Command, Event, RequestState};
-use jiesu_store::{AttachmentMeta, AuditEntry, User};
+use jiesu_store::{AttachmentMeta, User};
 
 /// What can be done to one request: a lifecycle command, or 并单 into a master.
 pub enum Action {
@@ -54,19 +54,16 @@ pub fn has_identity(st: &RequestState) -> bool {
 
 /// Logs that `user` saw the caller's identity on request `id` (条例 Art.8/35).
 pub async fn log_identity_view(app: &App, user: &User, id: i64, what: &str) -> AppResult<()> {
-    app.store
-        .audit(&AuditEntry {
-            at: app.now(),
-            user_id: Some(user.id),
-            username: user.username.clone(),
-            role: user.role.as_str().to_string(),
-            action: "view_caller_identity".into(),
-            target_type: "request".into(),
-            target_id: id.to_string(),
-            detail: Some(what.to_string()),
-        })
-        .await?;
-    Ok(())
+    let detail = Some(what.to_string());
+    crate::accounts::audit(
+        app,
+        user,
+        "view_caller_identity",
+        "request",
+        id.to_string(),
+        detail,
+    )
+    .await
 }
 
 /// One request as `user` may see it, and whether the caller's identity is revealed to them

@@ -7,7 +7,7 @@ use crate::accounts::{new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Capability, require};
 use jiesu_domain::RequestState;
-use jiesu_store::{ApiKey, AuditEntry, Open311Query, User};
+use jiesu_store::{ApiKey, Open311Query, User};
 use serde::Serialize;
 
 /// Every key starts so; a leaked one is easy to recognise in logs and code.
@@ -79,19 +79,8 @@ pub async fn check_key(app: &App, presented: Option<&str>) -> Result<ApiKey, Key
 }
 
 async fn audit(app: &App, user: &User, action: &str, key: &ApiKey) -> AppResult<()> {
-    app.store
-        .audit(&AuditEntry {
-            at: app.now(),
-            user_id: Some(user.id),
-            username: user.username.clone(),
-            role: user.role.as_str().to_string(),
-            action: action.to_string(),
-            target_type: "open311_key".into(),
-            target_id: key.id.to_string(),
-            detail: Some(key.name.clone()),
-        })
-        .await?;
-    Ok(())
+    let (id, name) = (key.id.to_string(), Some(key.name.clone()));
+    crate::accounts::audit(app, user, action, "open311_key", id, name).await
 }
 
 /// Every key, for an administrator.

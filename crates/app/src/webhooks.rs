@@ -4,13 +4,14 @@
 use crate::App;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::policy::{Capability, require};
-use jiesu_store::{AuditEntry, DeadLetter, User, Webhook};
+use jiesu_store::{DeadLetter, User, Webhook};
 use serde::{Deserialize, Serialize};
 
 fn require_admin(user: &User) -> AppResult<()> {
     require(user, Capability::ManageWebhooks)
 }
 
+/// Every change to a subscriber is written to the audit log.
 async fn audit(
     app: &App,
     user: &User,
@@ -18,19 +19,7 @@ async fn audit(
     target: String,
     detail: String,
 ) -> AppResult<()> {
-    app.store
-        .audit(&AuditEntry {
-            at: app.now(),
-            user_id: Some(user.id),
-            username: user.username.clone(),
-            role: user.role.as_str().into(),
-            action: action.into(),
-            target_type: "webhook".into(),
-            target_id: target,
-            detail: Some(detail),
-        })
-        .await?;
-    Ok(())
+    crate::accounts::audit(app, user, action, "webhook", target, Some(detail)).await
 }
 
 #[derive(Deserialize)]
