@@ -54,21 +54,7 @@ impl Db {
             .await?;
             for r in &rows {
                 let id: i64 = r.try_get("request_id")?;
-                let role: String = r.try_get("actor_role")?;
-                let e = Event {
-                    seq: r.try_get("seq")?,
-                    at: ts(r.try_get("at")?)?,
-                    actor: Actor {
-                        user_id: r.try_get("actor_user_id")?,
-                        username: r.try_get("actor_name")?,
-                        role: role.parse().map_err(|e: jiesu_domain::UnknownCode| {
-                            StoreError::Corrupt(e.to_string())
-                        })?,
-                        unit: r.try_get("actor_unit")?,
-                    },
-                    reason: r.try_get("reason")?,
-                    kind: from_json(&r.try_get::<String, _>("payload")?)?,
-                };
+                let e = event_from_row(r)?;
                 match logs.last_mut() {
                     Some(l) if l.id == id => l.events.push(e),
                     _ => logs.push(jiesu_domain::assessment::RequestLog {

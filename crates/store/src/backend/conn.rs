@@ -122,3 +122,27 @@ impl Db {
         )
     }
 }
+
+/// Who acted, from the actor columns every event table shares.
+pub(super) fn actor_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Actor> {
+    let role: String = r.try_get("actor_role")?;
+    Ok(Actor {
+        user_id: r.try_get("actor_user_id")?,
+        username: r.try_get("actor_name")?,
+        role: role
+            .parse()
+            .map_err(|e: jiesu_domain::UnknownCode| StoreError::Corrupt(e.to_string()))?,
+        unit: r.try_get("actor_unit")?,
+    })
+}
+
+/// A request event from a `request_events` row (seq, at, actor columns, reason, payload).
+pub(super) fn event_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Event> {
+    Ok(Event {
+        seq: r.try_get("seq")?,
+        at: ts(r.try_get("at")?)?,
+        actor: actor_from_row(r)?,
+        reason: r.try_get("reason")?,
+        kind: from_json(&r.try_get::<String, _>("payload")?)?,
+    })
+}

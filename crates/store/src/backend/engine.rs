@@ -392,18 +392,10 @@ impl Db {
         .await?;
         rows.iter()
             .map(|r| {
-                let role: String = r.try_get("actor_role")?;
                 Ok(CaseEvent {
                     seq: r.try_get("seq")?,
                     at: ts(r.try_get("at")?)?,
-                    actor: Actor {
-                        user_id: r.try_get("actor_user_id")?,
-                        username: r.try_get("actor_name")?,
-                        role: role.parse().map_err(|e: jiesu_domain::UnknownCode| {
-                            StoreError::Corrupt(e.to_string())
-                        })?,
-                        unit: r.try_get("actor_unit")?,
-                    },
+                    actor: actor_from_row(r)?,
                     reason: r.try_get("reason")?,
                     payload: from_json(&r.try_get::<String, _>("payload")?)?,
                 })

@@ -25,24 +25,6 @@ pub(super) fn placeholders(from: usize, n: usize) -> String {
         .join(",")
 }
 
-pub(super) fn outbox_event_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Event> {
-    let role: String = r.try_get("actor_role")?;
-    Ok(Event {
-        seq: r.try_get("seq")?,
-        at: ts(r.try_get("at")?)?,
-        actor: Actor {
-            user_id: r.try_get("actor_user_id")?,
-            username: r.try_get("actor_name")?,
-            role: role
-                .parse()
-                .map_err(|e: jiesu_domain::UnknownCode| StoreError::Corrupt(e.to_string()))?,
-            unit: r.try_get("actor_unit")?,
-        },
-        reason: r.try_get("reason")?,
-        kind: from_json(&r.try_get::<String, _>("payload")?)?,
-    })
-}
-
 pub(super) const WEBHOOK_COLUMNS: &str = "SELECT w.id, w.name, w.url, w.created_at, w.created_by, w.disabled_at, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending') AS pending, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'delivered') AS delivered, \
@@ -215,7 +197,7 @@ impl Db {
                     event_id: r.try_get("event_id")?,
                     request_id: r.try_get("request_id")?,
                     tracking_code: r.try_get("tracking_code")?,
-                    event: outbox_event_from_row(r)?,
+                    event: event_from_row(r)?,
                 })
             })
             .collect()

@@ -35,25 +35,7 @@ impl Db {
         .bind(id)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let role: String = r.try_get("actor_role")?;
-                Ok(Event {
-                    seq: r.try_get("seq")?,
-                    at: ts(r.try_get("at")?)?,
-                    actor: Actor {
-                        user_id: r.try_get("actor_user_id")?,
-                        username: r.try_get("actor_name")?,
-                        role: role.parse().map_err(|e: jiesu_domain::UnknownCode| {
-                            StoreError::Corrupt(e.to_string())
-                        })?,
-                        unit: r.try_get("actor_unit")?,
-                    },
-                    reason: r.try_get("reason")?,
-                    kind: from_json(&r.try_get::<String, _>("payload")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
     }
 
     pub async fn list(&self, f: &ListFilter) -> Result<Page> {
