@@ -15,12 +15,14 @@
 //! | [`text`] | suggestions, the duplicate index, model loading and training |
 //! | [`search`] | the full-text index kept in step with the store |
 //! | [`sla`] | the timer sweep (deadline breaches, and every case kind's timers) |
+//! | [`console`] | the command line's database and bulk work (demo, import, facts, benchmarks) |
 //! | [`policy`] | who may do what: one table, one `require` |
 
 pub mod accounts;
 pub mod actions;
 pub mod analytics;
 pub mod assessment;
+pub mod console;
 pub mod error;
 pub mod export;
 pub mod intake;
@@ -161,6 +163,10 @@ impl App {
 }
 
 impl App {
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
     /// Closes the database connections (a command-line run ends with it).
     pub async fn close(&self) {
         self.store.close().await;

@@ -57,7 +57,15 @@ pub enum RebuildError {
     Index(#[from] SearchError),
 }
 
-/// Clears `index` and indexes every request of `store`, then commits.
+/// Clears `index` and indexes every stored request, then commits.
+pub async fn rebuild_for(
+    app: &crate::App,
+    index: &SearchIndex,
+) -> Result<RebuildReport, RebuildError> {
+    rebuild(&app.store, index).await
+}
+
+/// [`rebuild_for`] over a bare store (`jiesu reindex`, which migrates nothing).
 pub async fn rebuild(store: &Store, index: &SearchIndex) -> Result<RebuildReport, RebuildError> {
     let started = Instant::now();
     index.clear()?;

@@ -4,10 +4,12 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use jiesu_app::App;
+use jiesu_app::accounts::AccountForm;
+use jiesu_app::console::{self, Database};
 use jiesu_domain::lifecycle::{Caller, Intake};
 use jiesu_domain::{Actor, Channel, Event, EventKind, RequestState, RequestType, Role};
-use jiesu_server::{AppState, Clock};
-use jiesu_store::{NewUser, Store};
+use jiesu_server::AppState;
 use jiff::Timestamp;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -61,44 +63,41 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
             (format!("sqlite://{}", p.display()), Some(p))
         }
     };
-    let store = Store::open(&url).await?;
-    if !store.count_by_status().await?.is_empty() {
+    let database = Database::open(&url).await?;
+    if database.holdings().await?.requests > 0 {
         bail!("{url} already has requests: the benchmark needs an empty database");
     }
-    let dir = crate::init_world(&store, None).await?;
-    let hash =
-        jiesu_app::accounts::hash_password("bench-password-1").map_err(anyhow::Error::msg)?;
-    store
-        .create_user(
-            &NewUser {
-                username: "bench".into(),
-                display_name: "bench".into(),
-                password_hash: hash,
-                role: Role::Operator,
-                unit_code: None,
-            },
-            Timestamp::now(),
-        )
-        .await?;
+    let app = crate::with_world(database, None).await?;
+    jiesu_app::accounts::bootstrap_user(
+        &app,
+        AccountForm {
+            username: "bench",
+            display_name: Some("bench"),
+            password: "bench-password-1",
+            role: Role::Operator.as_str(),
+            unit: None,
+        },
+    )
+    .await?;
 
     // Raw: the same rows (request + its received event), one transaction each, same pool and
     // durability, from the same number of concurrent writers.
-    let raw = raw_inserts(&store, &dir, seconds, connections).await?;
+    let raw = raw_inserts(&app, seconds, connections).await?;
 
     let bodies = std::sync::Arc::new(
-        crate::demo::sample_bodies(&dir, 20_000, 7)
+        crate::demo::sample_bodies(&app.dir, 20_000, 7)
             .into_iter()
             .map(|b| b.to_string())
             .collect::<Vec<_>>(),
     );
-    let state = AppState::new(store.clone(), dir, Clock::System);
+    let state = AppState::from_app(app.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(jiesu_server::serve(listener, state, std::future::pending()));
     let token = login(addr).await?;
     let http = http_load(addr, &token, &bodies, seconds, connections).await?;
     server.abort();
-    store.close().await;
+    app.close().await;
     if let Some(p) = temp {
         for s in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{s}", p.display()));
@@ -109,7 +108,7 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
         "{}",
         serde_json::to_string_pretty(&json!({
             "bench": "intake",
-            "backend": store.backend(),
+            "backend": app.backend(),
             "connections": connections,
             "seconds": seconds,
             "http_creates_per_s": (http.0 * 10.0).round() / 10.0,
@@ -156,17 +155,12 @@ fn sample_state(now: Timestamp, i: usize) -> (RequestState, Vec<Event>) {
 }
 
 /// (per second, p50 ms, p99 ms)
-async fn raw_inserts(
-    store: &Store,
-    _dir: &jiesu_domain::Directory,
-    seconds: u64,
-    connections: usize,
-) -> Result<(f64, f64, f64)> {
+async fn raw_inserts(app: &App, seconds: u64, connections: usize) -> Result<(f64, f64, f64)> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let store = store.clone();
+        let app = app.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut i = c * 10_000_000;
@@ -174,10 +168,10 @@ async fn raw_inserts(
                 let item = sample_state(Timestamp::now(), i);
                 i += 1;
                 let t = Instant::now();
-                store.insert_raw(&item.0, &item.1).await?;
+                console::insert_raw(&app, &item.0, &item.1).await?;
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
             }
-            Ok::<_, jiesu_store::StoreError>(lat)
+            Ok::<_, jiesu_app::AppError>(lat)
         }));
     }
     let mut all = Vec::new();

@@ -12,9 +12,9 @@
 //! world saved is Xicheng's, so synthetic districts' groups carry no display name.
 
 use anyhow::{Context, Result, anyhow, bail};
+use jiesu_app::console::{self, Database};
 use jiesu_domain::assessment::{RequestFacts, request_facts};
 use jiesu_domain::{Actor, Directory, Role};
-use jiesu_store::Store;
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::path::Path;
@@ -139,19 +139,20 @@ pub struct CityArgs<'a> {
 /// Prints a JSON summary.
 pub async fn build(a: CityArgs<'_>) -> Result<serde_json::Value> {
     let started = Instant::now();
-    let store = Store::open(a.db)
+    let database = Database::open(a.db)
         .await
         .with_context(|| format!("opening {}", a.db))?;
-    let (c, b, w) = store.fact_rows().await?;
-    let existing: i64 = store.count_by_status().await?.iter().map(|(_, n)| n).sum();
-    if c + b + w + existing > 0 {
+    let held = database.holdings().await?;
+    let (c, b, w) = held.fact_rows;
+    if c + b + w + held.requests > 0 {
         bail!("the database already holds requests or assessment facts; use an empty one");
     }
-    let dir = crate::init_world(&store, a.world).await?;
+    let app = crate::with_world(database, a.world).await?;
+    let dir = app.dir.clone();
     let end = a.end.unwrap_or_else(Timestamp::now);
     let first_day = local_day(end.as_millisecond()) - 365;
     let threads = a.threads.max(1);
-    store.fact_indexes(false).await?;
+    console::fact_indexes(&app, false).await?;
     let map = std::sync::Arc::new(CityMap::new(&dir));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RequestFacts>>(2 * threads);
     let mut handles = Vec::new();
@@ -192,7 +193,7 @@ pub async fn build(a: CityArgs<'_>) -> Result<serde_json::Value> {
     let mut next_log = 1_000_000;
     let load_started = Instant::now();
     while let Some(facts) = rx.recv().await {
-        store.copy_facts(&facts).await?;
+        console::copy_facts(&app, &facts).await?;
         loaded += facts.len() as u64;
         if loaded >= next_log {
             let secs = load_started.elapsed().as_secs_f64();
@@ -211,12 +212,12 @@ pub async fn build(a: CityArgs<'_>) -> Result<serde_json::Value> {
     }
     let load_secs = load_started.elapsed().as_secs_f64();
     let index_started = Instant::now();
-    store.fact_indexes(true).await?;
+    console::fact_indexes(&app, true).await?;
     let index_secs = index_started.elapsed().as_secs_f64();
-    let (cycles, callbacks, whistles) = store.fact_rows().await?;
-    store.close().await;
+    let (cycles, callbacks, whistles) = console::fact_rows(&app).await?;
+    app.close().await;
     Ok(serde_json::json!({
-        "backend": store.backend(),
+        "backend": app.backend(),
         "requests": generated,
         "streets": CITY_STREETS,
         "fact_rows": {"cycles": cycles, "callbacks": callbacks, "whistles": whistles},

@@ -9,8 +9,9 @@ pub(crate) mod sim;
 mod texts;
 
 use anyhow::{Context, Result, anyhow, bail};
+use jiesu_app::App;
+use jiesu_app::console::{self, Database};
 use jiesu_domain::{Actor, Directory, EventKind, Role};
-use jiesu_store::Store;
 use jiff::Timestamp;
 use sim::{Accounts, Generator, Item, Stats};
 use std::collections::{BTreeMap, HashMap};
@@ -22,12 +23,7 @@ const PER_YEAR: f64 = 271_400.0;
 /// Requests per `bulk_insert` call (one transaction each).
 const CHUNK: usize = 2_000;
 
-pub async fn build(
-    db: &str,
-    months: u32,
-    seed: u64,
-    world: Option<&Path>,
-) -> Result<(Store, Directory)> {
+pub async fn build(db: &str, months: u32, seed: u64, world: Option<&Path>) -> Result<App> {
     let end = Timestamp::now();
     let total = (PER_YEAR * f64::from(months) / 12.0).round() as u64;
     let start = end
@@ -44,14 +40,14 @@ pub async fn build(
         end,
         rare: 1.0,
     };
-    let (store, dir, summary, accounts) = generate(&opts).await?;
+    let (app, summary, accounts) = generate(&opts).await?;
     print_accounts(&accounts);
     println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok((store, dir))
+    Ok(app)
 }
 
 /// A small history for tests of what is computed from it (the 考评 facts): `total` requests over
-/// the `days` days before `end`, rare paths multiplied by `rare`. Returns the store.
+/// the `days` days before `end`, rare paths multiplied by `rare`.
 #[cfg(test)]
 pub(crate) async fn generate_for_test(
     db: &str,
@@ -61,7 +57,7 @@ pub(crate) async fn generate_for_test(
     end: Timestamp,
     days: i64,
     rare: f64,
-) -> Result<(Store, Directory)> {
+) -> Result<App> {
     let opts = Options {
         db,
         world: Some(world),
@@ -71,8 +67,8 @@ pub(crate) async fn generate_for_test(
         end,
         rare,
     };
-    let (store, dir, _, _) = generate(&opts).await?;
-    Ok((store, dir))
+    let (app, _, _) = generate(&opts).await?;
+    Ok(app)
 }
 
 struct Options<'a> {
@@ -94,24 +90,26 @@ struct Account {
     password: String,
 }
 
-async fn generate(o: &Options<'_>) -> Result<(Store, Directory, serde_json::Value, Vec<Account>)> {
+async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Account>)> {
     let started = Instant::now();
     if let Some(path) = sqlite_path(o.db) {
         remove_sqlite_files(&path)?;
     }
-    let store = Store::open(o.db)
+    let database = Database::open(o.db)
         .await
         .with_context(|| format!("opening {}", o.db))?;
-    let existing: i64 = store.count_by_status().await?.iter().map(|(_, n)| n).sum();
-    let users = store.users().await?.len();
-    if existing > 0 || users > 0 {
+    let held = database.holdings().await?;
+    if held.requests > 0 || held.users > 0 {
         bail!(
-            "the database already holds {existing} requests and {users} accounts; the demo needs \
-             an empty one (drop and recreate it, or choose another)"
+            "the database already holds {} requests and {} accounts; the demo needs an empty \
+             one (drop and recreate it, or choose another)",
+            held.requests,
+            held.users
         );
     }
-    let dir = crate::init_world(&store, o.world).await?;
-    let (accounts, actors) = create_accounts(&store, &dir).await?;
+    let app = crate::with_world(database, o.world).await?;
+    let dir = &*app.dir;
+    let (accounts, actors) = create_accounts(&app).await?;
     tracing::info!(requests = o.total, "generating the demo history");
 
     let history_started = Instant::now();
@@ -137,8 +135,8 @@ async fn generate(o: &Options<'_>) -> Result<(Store, Directory, serde_json::Valu
     while let Some(mut chunk) = rx.recv().await {
         if offset.is_none() && !chunk.is_empty() {
             let first = chunk.remove(0);
-            store.bulk_insert(std::slice::from_ref(&first)).await?;
-            let got = stored_id(&store, &first.0.tracking_code).await?;
+            console::load_histories(&app, std::slice::from_ref(&first)).await?;
+            let got = stored_id(&app, &first.0.tracking_code).await?;
             let off = got - first.0.id;
             offset = Some(off);
             inserted += 1;
@@ -156,9 +154,9 @@ async fn generate(o: &Options<'_>) -> Result<(Store, Directory, serde_json::Valu
         if chunk.is_empty() {
             continue;
         }
-        store.bulk_insert(&chunk).await?;
+        console::load_histories(&app, &chunk).await?;
         if let Some((last, _)) = chunk.last() {
-            let got = stored_id(&store, &last.tracking_code).await?;
+            let got = stored_id(&app, &last.tracking_code).await?;
             if got != last.id {
                 bail!(
                     "the database numbered request {} as {got}: ids are not consecutive, so merge \
@@ -183,35 +181,33 @@ async fn generate(o: &Options<'_>) -> Result<(Store, Directory, serde_json::Valu
         );
     }
     let history_secs = history_started.elapsed().as_secs_f64();
-    let by_status: BTreeMap<String, i64> = store.count_by_status().await?.into_iter().collect();
+    let by_status: BTreeMap<String, i64> = console::counts(&app).await?;
     let summary = serde_json::json!({
-        "backend": store.backend(),
+        "backend": app.backend(),
         "requests": stats.requests,
         "events": stats.events,
         "merged": stats.merged,
         "refused_steps": stats.refused,
         "first_refusal": stats.first_refusal,
         "by_status": by_status,
-        "from": crate::local_rfc3339(&dir, Timestamp::from_millisecond(sim::day_start(o.first_day))?),
-        "to": crate::local_rfc3339(&dir, o.end),
+        "from": crate::local_rfc3339(dir, Timestamp::from_millisecond(sim::day_start(o.first_day))?),
+        "to": crate::local_rfc3339(dir, o.end),
         "seed": o.seed,
         "seconds": round2(started.elapsed().as_secs_f64()),
         "history_seconds": round2(history_secs),
         "requests_per_s": (stats.requests as f64 / history_secs.max(1e-9)).round(),
     });
-    Ok((store, dir, summary, accounts))
+    Ok((app, summary, accounts))
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-async fn stored_id(store: &Store, tracking_code: &str) -> Result<i64> {
-    Ok(store
-        .get_by_tracking_code(tracking_code)
+async fn stored_id(app: &App, tracking_code: &str) -> Result<i64> {
+    console::id_of(app, tracking_code)
         .await?
-        .ok_or_else(|| anyhow!("request {tracking_code} was not stored"))?
-        .id)
+        .ok_or_else(|| anyhow!("request {tracking_code} was not stored"))
 }
 
 /// Moves the generator's numbering onto the database's.
@@ -283,7 +279,8 @@ fn password() -> Result<String> {
 
 /// One account per role (two handlers: a street office and a department), and the actors
 /// the history uses for them.
-async fn create_accounts(store: &Store, dir: &Directory) -> Result<(Vec<Account>, Accounts)> {
+async fn create_accounts(app: &App) -> Result<(Vec<Account>, Accounts)> {
+    let dir = &*app.dir;
     let street_handler_unit = dir
         .unit("110102012")
         .or_else(|| {
@@ -322,7 +319,6 @@ async fn create_accounts(store: &Store, dir: &Directory) -> Result<(Vec<Account>
         ("supervisor", "督办考评（演示）", Role::Supervisor, None),
         ("admin", "管理员（演示）", Role::Admin, None),
     ]);
-    let now = Timestamp::now();
     let mut accounts = Vec::new();
     let mut actors: HashMap<Role, Actor> = HashMap::new();
     let mut handlers = HashMap::new();
@@ -337,8 +333,7 @@ async fn create_accounts(store: &Store, dir: &Directory) -> Result<(Vec<Account>
             unit.as_deref(),
         )
         .map_err(|e| anyhow!("demo account {username}: {}", e))?;
-        let id = store
-            .create_user(&nu, now)
+        let id = console::create_account(app, &nu)
             .await
             .with_context(|| format!("creating demo account {username}"))?;
         let actor = Actor {
@@ -484,7 +479,8 @@ mod tests {
             end,
             rare: 8.0,
         };
-        let (store, _dir, summary, accounts) = generate(&opts).await.unwrap();
+        let (app, summary, accounts) = generate(&opts).await.unwrap();
+        let store = &app.store;
         assert_eq!(accounts.len(), 7);
         assert_eq!(summary["refused_steps"], 0, "{summary}");
         assert_eq!(summary["requests"], 1_500);

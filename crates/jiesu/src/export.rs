@@ -4,8 +4,6 @@
 use anyhow::{Context, Result, anyhow};
 use jiesu_app::export::{Format, write_csv, write_xlsx};
 use jiesu_app::requests::ListQuery;
-use jiesu_app::{App, Clock};
-use jiesu_store::Store;
 use std::path::Path;
 use std::time::Instant;
 
@@ -49,9 +47,7 @@ pub async fn run(db: &str, format: &str, out: &Path, f: Filters) -> Result<serde
         .parse()
         .map_err(|e: String| anyhow!("--format: {e}"))?;
     let started = Instant::now();
-    let store = Store::open(db).await.context("opening the database")?;
-    let dir = crate::init_world(&store, None).await?;
-    let mut app = App::new(store.clone(), dir, Clock::System);
+    let mut app = crate::open_app(db, None).await?;
     // No full-text index on the command line: `--q` is a substring match.
     app.search = None;
     let query = ListQuery {
@@ -88,7 +84,7 @@ pub async fn run(db: &str, format: &str, out: &Path, f: Filters) -> Result<serde
         }
         Format::Xlsx => write_xlsx(&app, &filter, out).await,
     };
-    store.close().await;
+    app.close().await;
     let rows = match written {
         Ok(n) => n,
         Err(e) => {

@@ -13,10 +13,11 @@ mod report;
 mod rollup;
 mod world_files;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
+use jiesu_app::App;
+use jiesu_app::console::Database;
 use jiesu_domain::Directory;
-use jiesu_store::Store;
 use jiff::Timestamp;
 use std::path::PathBuf;
 
@@ -405,12 +406,35 @@ pub fn local_rfc3339(dir: &Directory, t: Timestamp) -> String {
         .to_string()
 }
 
-/// The world in force: the database's, else (a new database) the given or default world, saved.
-/// A `--world` given for an initialised database replaces the world if it differs.
-pub async fn init_world(store: &Store, dir: Option<&std::path::Path>) -> Result<Directory> {
-    jiesu_app::maintenance::init_world(store, dir.is_some(), || {
-        world_files::load(dir).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| anyhow!("{e}"))
+/// Opens (and migrates) the database at `db` and puts the world in force: the database's,
+/// else (a new database) the given or default world, saved. A `--world` given for an
+/// initialised database replaces the world if it differs.
+pub async fn open_app(db: &str, world: Option<&std::path::Path>) -> Result<App> {
+    let database = Database::open(db).await.context("opening the database")?;
+    with_world(database, world).await
+}
+
+/// [`open_app`] for a database already opened (a build that checked it is empty first).
+pub async fn with_world(database: Database, world: Option<&std::path::Path>) -> Result<App> {
+    database
+        .into_app(world.is_some(), || {
+            world_files::load(world).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// For read-only tools (reports, checks, benchmarks): the stored world, else the shipped
+/// one, not saved.
+pub async fn open_read_only(db: &str) -> Result<App> {
+    Database::open(db)
+        .await
+        .context("opening the database")?
+        .into_app_read_only(|| {
+            world_files::load(None)
+                .map(|(w, _)| w)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| anyhow!("{e}"))
 }

@@ -4,6 +4,7 @@
 //! come from the same functions as `GET /api/v1/assessment` and `/api/v1/analytics/…`.
 
 use anyhow::{Context, Result, anyhow, bail};
+use jiesu_app::App;
 use jiesu_app::analytics::{
     self as an, CellParams, HotspotsView, OverdueView, RecurringView, SpikesView,
 };
@@ -11,7 +12,6 @@ use jiesu_app::assessment::AssessmentView;
 use jiesu_domain::Directory;
 use jiesu_domain::analytics::{BaselineKind, Granularity, HotSort, PlaceLevel};
 use jiesu_domain::assessment::{GroupBy, GroupScore, Period};
-use jiesu_store::Store;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::path::Path;
@@ -51,8 +51,7 @@ pub struct MonthlyReport {
 /// Computes the report (what the API computes for the same parameters). Without `analytics`
 /// only the assessment (what the CSV shows). The parts are read side by side.
 pub async fn build(
-    store: &Store,
-    dir: &Directory,
+    app: &App,
     period: Period,
     by: GroupBy,
     as_of: Timestamp,
@@ -60,6 +59,7 @@ pub async fn build(
     analytics: bool,
 ) -> Result<MonthlyReport> {
     let api = |e: jiesu_app::AppError| anyhow!("{e}");
+    let (store, dir) = (&app.store, &*app.dir);
     let granularity = Granularity::of(&period).filter(|_| analytics);
     let cells = granularity.map(|g| CellParams {
         period: period.clone(),
@@ -137,19 +137,11 @@ pub async fn run(a: ReportArgs<'_>) -> Result<()> {
     if !matches!(a.format, "json" | "csv" | "xlsx") {
         bail!("--format: json, csv or xlsx");
     }
-    let store = Store::open(a.db).await.context("opening the database")?;
-    // Read-only: use the stored world, else the shipped one, without saving it.
-    let world = match store.load_world().await? {
-        Some(w) => w,
-        None => {
-            crate::world_files::load(None)
-                .map_err(|e| anyhow!("{e}"))?
-                .0
-        }
-    };
-    let dir = Directory::new(world);
+    // Read-only: the stored world, else the shipped one, not saved.
+    let app = crate::open_read_only(a.db).await?;
+    let dir = app.dir.clone();
     let started = std::time::Instant::now();
-    let report = build(&store, &dir, period, by, as_of, a.bottom, a.format != "csv").await?;
+    let report = build(&app, period, by, as_of, a.bottom, a.format != "csv").await?;
     let computed_ms = started.elapsed().as_secs_f64() * 1000.0;
     match a.format {
         "json" => std::fs::write(a.out, serde_json::to_string_pretty(&report)?),
@@ -176,7 +168,7 @@ pub async fn run(a: ReportArgs<'_>) -> Result<()> {
         started.elapsed().as_secs_f64() * 1000.0 - computed_ms,
         a.out.display()
     );
-    store.close().await;
+    app.close().await;
     Ok(())
 }
 

@@ -2,12 +2,13 @@
 //! (docs/assessment.md, "Rollups") rebuilt from the event log, checked against the replay of
 //! the event logs, and timed.
 
+use crate::open_read_only;
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
+use jiesu_app::App;
 use jiesu_app::assessment::{AssessmentView, Method, compute_with};
-use jiesu_domain::Directory;
+use jiesu_app::console;
 use jiesu_domain::assessment::{GroupBy, Period};
-use jiesu_store::Store;
 use jiff::Timestamp;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -58,19 +59,6 @@ pub struct AssessmentBench {
     sql_out: Option<PathBuf>,
 }
 
-async fn open(db: &str) -> Result<(Store, Directory)> {
-    let store = Store::open(db).await.context("opening the database")?;
-    let world = match store.load_world().await? {
-        Some(w) => w,
-        None => {
-            crate::world_files::load(None)
-                .map_err(|e| anyhow!("{e}"))?
-                .0
-        }
-    };
-    Ok((store, Directory::new(world)))
-}
-
 const ALL_BY: [GroupBy; 5] = [
     GroupBy::Unit,
     GroupBy::Street,
@@ -81,21 +69,19 @@ const ALL_BY: [GroupBy; 5] = [
 
 async fn assessment(
     m: Method,
-    store: &Store,
-    dir: &Directory,
+    app: &App,
     period: &Period,
     by: GroupBy,
     as_of: Timestamp,
 ) -> Result<AssessmentView> {
-    compute_with(m, store, dir, period.clone(), by, as_of, 3)
+    compute_with(m, &app.store, &app.dir, period.clone(), by, as_of, 3)
         .await
         .map_err(|e| anyhow!("{e}"))
 }
 
 /// Compares both methods on every combination; returns (comparisons, differences).
 pub async fn check(
-    store: &Store,
-    dir: &Directory,
+    app: &App,
     periods: &[Period],
     as_ofs: &[Timestamp],
 ) -> Result<(usize, Vec<String>)> {
@@ -104,8 +90,8 @@ pub async fn check(
     for p in periods {
         for &a in as_ofs {
             for by in ALL_BY {
-                let fast = assessment(Method::Facts, store, dir, p, by, a).await?;
-                let slow = assessment(Method::Replay, store, dir, p, by, a).await?;
+                let fast = assessment(Method::Facts, app, p, by, a).await?;
+                let slow = assessment(Method::Replay, app, p, by, a).await?;
                 n += 1;
                 if fast.assessment != slow.assessment {
                     diffs.push(format!("period {} by {by:?} as of {a}", p.label));
@@ -119,25 +105,25 @@ pub async fn check(
 pub async fn run(cmd: RollupCmd) -> Result<()> {
     match cmd {
         RollupCmd::Rebuild { db } => {
-            let (store, _) = open(&db).await?;
+            let app = open_read_only(&db).await?;
             let started = Instant::now();
-            let (requests, events) = store.rebuild_assessment_facts().await?;
-            let (cycles, callbacks, whistles) = store.fact_rows().await?;
+            let (requests, events) = console::rebuild_facts(&app).await?;
+            let (cycles, callbacks, whistles) = console::fact_rows(&app).await?;
             println!(
                 "{}",
                 serde_json::json!({
-                    "backend": store.backend(),
+                    "backend": app.backend(),
                     "requests": requests,
                     "events": events,
                     "fact_rows": {"cycles": cycles, "callbacks": callbacks, "whistles": whistles},
                     "seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
                 })
             );
-            store.close().await;
+            app.close().await;
             Ok(())
         }
         RollupCmd::Check { db, periods, as_of } => {
-            let (store, dir) = open(&db).await?;
+            let app = open_read_only(&db).await?;
             let periods = periods
                 .iter()
                 .map(|p| Period::parse(p).ok_or_else(|| anyhow!("--period `{p}`")))
@@ -152,12 +138,12 @@ pub async fn run(cmd: RollupCmd) -> Result<()> {
             if as_ofs.is_empty() {
                 as_ofs.push(Timestamp::now());
             }
-            let (n, diffs) = check(&store, &dir, &periods, &as_ofs).await?;
+            let (n, diffs) = check(&app, &periods, &as_ofs).await?;
             println!(
                 "{}",
                 serde_json::json!({"comparisons": n, "differences": diffs})
             );
-            store.close().await;
+            app.close().await;
             if diffs.is_empty() {
                 Ok(())
             } else {
@@ -184,7 +170,7 @@ fn round2(x: f64) -> f64 {
 /// `jiesu bench assessment`: the month's assessment of all groups and the ranking through the
 /// fast path (what the API and the report run), median of `runs`. Prints JSON.
 pub async fn bench(b: AssessmentBench) -> Result<()> {
-    let (store, dir) = open(&b.db).await?;
+    let app = open_read_only(&b.db).await?;
     let period = Period::parse(&b.period).ok_or_else(|| anyhow!("--period `{}`", b.period))?;
     let by: GroupBy =
         b.by.parse()
@@ -195,12 +181,12 @@ pub async fn bench(b: AssessmentBench) -> Result<()> {
             .with_context(|| format!("--as-of `{s}`"))?,
         None => Timestamp::now(),
     };
-    let (cycles, callbacks, whistles) = store.fact_rows().await?;
-    let warm = assessment(Method::Facts, &store, &dir, &period, by, as_of).await?;
+    let (cycles, callbacks, whistles) = console::fact_rows(&app).await?;
+    let warm = assessment(Method::Facts, &app, &period, by, as_of).await?;
     let mut runs = Vec::new();
     for _ in 0..b.runs.max(1) {
         let t = Instant::now();
-        let v = assessment(Method::Facts, &store, &dir, &period, by, as_of).await?;
+        let v = assessment(Method::Facts, &app, &period, by, as_of).await?;
         runs.push(t.elapsed().as_secs_f64() * 1000.0);
         if v.assessment != warm.assessment {
             return Err(anyhow!("two runs of the fast path disagree"));
@@ -209,7 +195,7 @@ pub async fn bench(b: AssessmentBench) -> Result<()> {
     let mut replay = serde_json::Value::Null;
     if b.replay {
         let t = Instant::now();
-        let v = assessment(Method::Replay, &store, &dir, &period, by, as_of).await?;
+        let v = assessment(Method::Replay, &app, &period, by, as_of).await?;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         replay = serde_json::json!({
             "ms": round2(ms),
@@ -245,7 +231,7 @@ pub async fn bench(b: AssessmentBench) -> Result<()> {
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({
             "bench": "assessment",
-            "backend": store.backend(),
+            "backend": app.backend(),
             "period": period.label,
             "by": b.by,
             "as_of": as_of.to_string(),
@@ -265,7 +251,7 @@ pub async fn bench(b: AssessmentBench) -> Result<()> {
             "replay": replay,
         }))?
     );
-    store.close().await;
+    app.close().await;
     Ok(())
 }
 
@@ -313,15 +299,15 @@ mod tests {
     /// from the event log gives the same answers again.
     async fn facts_equal_replay(url: &str) {
         let end: Timestamp = "2026-06-10T15:20:00+08:00".parse().unwrap();
-        let (store, dir) = crate::demo::generate_for_test(url, world(), 11, 4_000, end, 62, 6.0)
+        let app = crate::demo::generate_for_test(url, world(), 11, 4_000, end, 62, 6.0)
             .await
             .unwrap();
-        let (n, diffs) = check(&store, &dir, &periods(), &as_ofs()).await.unwrap();
+        let (n, diffs) = check(&app, &periods(), &as_ofs()).await.unwrap();
         assert_eq!(n, 8 * 6 * 5);
         assert!(diffs.is_empty(), "{} differences: {diffs:#?}", diffs.len());
         // Not vacuous: the month has every kind of count.
         let p = Period::parse("2026-05").unwrap();
-        let v = assessment(Method::Facts, &store, &dir, &p, GroupBy::Unit, end)
+        let v = assessment(Method::Facts, &app, &p, GroupBy::Unit, end)
             .await
             .unwrap();
         let t = &v.assessment.totals;
@@ -332,14 +318,12 @@ mod tests {
         );
         assert!(t.whistled > 0 && t.replied_in_time < t.replied, "{t:?}");
         assert!(t.dispatched > t.responded_in_time);
-        let before = store.fact_rows().await.unwrap();
-        store.rebuild_assessment_facts().await.unwrap();
-        assert_eq!(store.fact_rows().await.unwrap(), before);
-        let (_, diffs) = check(&store, &dir, &periods()[..3], &as_ofs()[3..])
-            .await
-            .unwrap();
+        let before = console::fact_rows(&app).await.unwrap();
+        console::rebuild_facts(&app).await.unwrap();
+        assert_eq!(console::fact_rows(&app).await.unwrap(), before);
+        let (_, diffs) = check(&app, &periods()[..3], &as_ofs()[3..]).await.unwrap();
         assert!(diffs.is_empty(), "after rebuild: {diffs:#?}");
-        store.close().await;
+        app.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -381,9 +365,9 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(summary["requests"], 30_000);
-        let (store, dir) = open(&url).await.unwrap();
+        let app = open_read_only(&url).await.unwrap();
         let p = Period::parse("2026-05").unwrap();
-        let v = assessment(Method::Facts, &store, &dir, &p, GroupBy::Street, end)
+        let v = assessment(Method::Facts, &app, &p, GroupBy::Street, end)
             .await
             .unwrap();
         assert!(
@@ -391,7 +375,7 @@ mod tests {
             "{}",
             v.assessment.groups.len()
         );
-        store.close().await;
+        app.close().await;
         for s in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{s}", path.display()));
         }

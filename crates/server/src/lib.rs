@@ -50,8 +50,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, dir: Directory, clock: Clock) -> Self {
+        Self::from_app(App::new(store, dir, clock))
+    }
+    /// The server's state over a context the caller opened (the CLI's `serve`).
+    pub fn from_app(app: App) -> Self {
         AppState {
-            app: App::new(store, dir, clock),
+            app,
             web_cache: Arc::new(web::WebCache::default()),
             limiter: Arc::new(auth::LoginLimiter::default()),
             sessions: Arc::new(auth::SessionCache::default()),
@@ -107,6 +111,15 @@ pub fn router(state: AppState) -> Router {
 /// Runs the SLA sweep every `every` until the process ends.
 pub fn spawn_sla_sweeper(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     jiesu_app::sla::spawn_sweeper(state.app, every)
+}
+
+/// Fans the outbox out to webhooks and delivers, until the process ends (safe beside other
+/// servers on one database).
+pub fn spawn_event_delivery(
+    state: &AppState,
+    cfg: events::DeliveryConfig,
+) -> tokio::task::JoinHandle<()> {
+    events::spawn_delivery_worker(state.app.store.clone(), cfg)
 }
 
 /// Serves on an already bound listener until `shutdown` resolves.

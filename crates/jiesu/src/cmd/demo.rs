@@ -46,11 +46,11 @@ pub async fn run(a: Args) -> Result<()> {
         }
         other => bail!("--scale `{other}`: district or city"),
     }
-    let (store, dir) = demo::build(&db, months, seed, world.as_deref()).await?;
+    let app = demo::build(&db, months, seed, world.as_deref()).await?;
     if no_serve {
-        store.close().await;
+        app.close().await;
         Ok(())
     } else {
-        super::serve::serve(store, dir, &bind, 60, None, 30).await
+        super::serve::serve(app, &bind, 60, None, 30).await
     }
 }

@@ -1,15 +1,12 @@
 //! `jiesu open311 key add|list|revoke`: Open311 API keys.
 
 use crate::{Open311KeyCmd, print_out};
-use anyhow::{Context, Result, anyhow};
-use jiesu_app::{App, AppError, Clock};
-use jiesu_store::Store;
+use anyhow::{Result, anyhow};
+use jiesu_app::{App, AppError};
 
 /// The console's door: whoever runs the command holds the database itself.
 async fn open(db: &str) -> Result<App> {
-    let store = Store::open(db).await.context("opening the database")?;
-    let dir = crate::init_world(&store, None).await?;
-    Ok(App::new(store, dir, Clock::System))
+    crate::open_app(db, None).await
 }
 
 /// `jiesu open311 key …`: prints JSON; `add` prints the key, which is shown only this once.

@@ -1,11 +1,10 @@
 //! `jiesu serve`: opens the database, puts the world in force and serves; `serve` is shared
 //! with `jiesu demo`.
 
-use crate::init_world;
+use crate::open_app;
 use anyhow::{Context, Result};
-use jiesu_domain::Directory;
-use jiesu_server::{AppState, Clock};
-use jiesu_store::Store;
+use jiesu_app::App;
+use jiesu_server::AppState;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,22 +16,20 @@ pub async fn run(
     index: Option<PathBuf>,
     webhook_lease_secs: u64,
 ) -> Result<()> {
-    let store = Store::open(&db).await.context("opening the database")?;
-    let dir = init_world(&store, world.as_deref()).await?;
-    serve(store, dir, &bind, sweep_every, index, webhook_lease_secs).await
+    let app = open_app(&db, world.as_deref()).await?;
+    serve(app, &bind, sweep_every, index, webhook_lease_secs).await
 }
 
 /// Starts the background workers (search index, SLA sweeper, webhook delivery, model
 /// watcher) and serves until Ctrl-C.
 pub async fn serve(
-    store: Store,
-    dir: Directory,
+    app: App,
     bind: &str,
     sweep_every: u64,
     index: Option<PathBuf>,
     webhook_lease_secs: u64,
 ) -> Result<()> {
-    let mut state = AppState::new(store, dir, Clock::System);
+    let mut state = AppState::from_app(app);
     if let Some(path) = &index {
         let idx = jiesu_text::search::SearchIndex::open(path)
             .with_context(|| format!("opening the index {}", path.display()))?;
@@ -43,10 +40,10 @@ pub async fn serve(
         // (`jiesu reindex` rebuilds it). The rebuild runs beside serving: until it is done,
         // `?q=` falls back to substring match for words the index does not know yet.
         if index.is_none() || idx.num_docs() == 0 {
-            let store = state.store.clone();
+            let app = state.app.clone();
             let idx = idx.clone();
             tokio::spawn(async move {
-                match jiesu_server::search::rebuild(&store, &idx).await {
+                match jiesu_server::search::rebuild_for(&app, &idx).await {
                     Ok(r) => tracing::info!(
                         docs = r.docs,
                         docs_per_second = r.docs_per_second,
@@ -61,7 +58,7 @@ pub async fn serve(
     }
     jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
     // Events out: fans the outbox out to webhooks and delivers (safe beside other servers).
-    jiesu_server::events::spawn_delivery_worker(state.store.clone(), {
+    jiesu_server::spawn_event_delivery(&state, {
         let lease = Duration::from_secs(webhook_lease_secs.max(2));
         jiesu_server::events::DeliveryConfig {
             lease,
@@ -76,7 +73,7 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
-    println!("jiesu serving on http://{addr} ({})", state.store.backend());
+    println!("jiesu serving on http://{addr} ({})", state.backend());
     jiesu_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -1,10 +1,8 @@
 //! `jiesu user add`: creates an account, the password read from standard input.
 
-use crate::{UserCmd, init_world};
+use crate::{UserCmd, open_app};
 use anyhow::{Context, Result, anyhow};
 use jiesu_app::accounts::AccountForm;
-use jiesu_app::{App, Clock};
-use jiesu_store::Store;
 use std::io::Read;
 
 pub async fn run(cmd: UserCmd) -> Result<()> {
@@ -21,9 +19,7 @@ pub async fn run(cmd: UserCmd) -> Result<()> {
         .read_to_string(&mut password)
         .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\n', '\r']);
-    let store = Store::open(&db).await?;
-    let dir = init_world(&store, None).await?;
-    let app = App::new(store, dir, Clock::System);
+    let app = open_app(&db, None).await?;
     let form = AccountForm {
         username: &username,
         display_name: display_name.as_deref(),

@@ -5,8 +5,9 @@ use super::decoding::{Rec, open_decoded};
 use super::mapping::{Cols, Mapping, Names};
 use super::sources::{Next, Rows, is_xlsx};
 use anyhow::{Context, Result, bail};
+use jiesu_app::App;
+use jiesu_app::console;
 use jiesu_domain::{Actor, EventKind, RequestState, RequestType, Role};
-use jiesu_store::Store;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
@@ -149,8 +150,8 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
     };
     let cols = Cols::resolve(&m.columns, &header)?;
 
-    let store = Store::open(a.db).await.context("opening the database")?;
-    let dir = crate::init_world(&store, None).await?;
+    let app = crate::open_app(a.db, None).await?;
+    let dir = app.dir.clone();
     for (what, code) in [
         ("request_type", m.defaults.request_type.as_deref()),
         ("category", m.defaults.category.as_deref()),
@@ -287,12 +288,12 @@ pub async fn run(a: Args<'_>) -> Result<Report> {
             Err(issue) => report.reject(issue),
         }
         if chunk.len() >= a.chunk {
-            flush(&store, &mut chunk, &mut report, a.dry_run).await?;
+            flush(&app, &mut chunk, &mut report, a.dry_run).await?;
             chunk_keys.clear();
         }
     }
-    flush(&store, &mut chunk, &mut report, a.dry_run).await?;
-    store.close().await;
+    flush(&app, &mut chunk, &mut report, a.dry_run).await?;
+    app.close().await;
 
     if let Some(d) = &mut report.due_date {
         d.as_of = latest;
@@ -352,7 +353,7 @@ fn count_stats(report: &mut Report, b: &Built) {
 
 /// Writes a chunk in one transaction, leaving out rows already imported.
 async fn flush(
-    store: &Store,
+    app: &App,
     chunk: &mut Vec<Built>,
     report: &mut Report,
     dry_run: bool,
@@ -361,7 +362,7 @@ async fn flush(
         return Ok(());
     }
     let keys: Vec<String> = chunk.iter().map(|b| b.key.clone()).collect();
-    let existing = store.existing_idempotency_keys(&keys).await?;
+    let existing = console::imported_keys(app, &keys).await?;
     let mut items = Vec::with_capacity(chunk.len());
     for b in chunk.drain(..) {
         if existing.contains(&b.key) {
@@ -378,8 +379,7 @@ async fn flush(
     }
     report.imported += items.len() as u64;
     if !dry_run && !items.is_empty() {
-        store
-            .bulk_insert_keyed(&items)
+        console::import_histories(app, &items)
             .await
             .context("writing a chunk of imported requests")?;
     }
@@ -390,6 +390,7 @@ async fn flush(
 mod tests {
     use super::*;
     use jiesu_domain::{CloseOutcome, Status};
+    use jiesu_store::Store;
     use std::path::PathBuf;
 
     /// A scratch folder removed when the test ends (pass or fail): CI runs repeatedly on one

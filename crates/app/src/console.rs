@@ -1,0 +1,157 @@
+//! The console's use cases: opening a database from the command line, and the bulk work of
+//! the operator's tools (the demo and city builds, the importer, the 考评 fact rebuild, the
+//! benchmarks). Whoever runs these holds the database itself, so no account stands behind them
+//! and no HTTP door reaches this module.
+//!
+//! Bulk writes here skip what the request pipeline does per request (validation against the
+//! world, the search index, the outbox): their callers build already-decided histories, which
+//! are replayed facts, not new events for subscribers.
+
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::{App, Clock};
+use jiesu_domain::assessment::RequestFacts;
+use jiesu_domain::{Directory, Event, RequestState};
+use jiesu_store::{NewUser, Store};
+use jiesu_world::World;
+use std::collections::{BTreeMap, HashSet};
+
+/// What a database already holds (a bulk build needs an empty one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub requests: i64,
+    pub users: usize,
+    /// 考评 fact rows: (cycles, callbacks, whistles).
+    pub fact_rows: (i64, i64, i64),
+}
+
+impl Holdings {
+    pub fn is_empty(&self) -> bool {
+        let (c, b, w) = self.fact_rows;
+        self.requests == 0 && self.users == 0 && c + b + w == 0
+    }
+}
+
+/// A database opened (and migrated) from the console, before a world is put in force.
+pub struct Database {
+    store: Store,
+}
+
+impl Database {
+    /// Opens the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> AppResult<Database> {
+        Ok(Database {
+            store: Store::open(url).await?,
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    pub async fn holdings(&self) -> AppResult<Holdings> {
+        Ok(Holdings {
+            requests: self
+                .store
+                .count_by_status()
+                .await?
+                .iter()
+                .map(|(_, n)| n)
+                .sum(),
+            users: self.store.users().await?.len(),
+            fact_rows: self.store.fact_rows().await?,
+        })
+    }
+
+    /// The world in force (see [`crate::maintenance::init_world`]), then the context over it.
+    pub async fn into_app(
+        self,
+        named: bool,
+        files: impl FnOnce() -> Result<(World, String), String>,
+    ) -> AppResult<App> {
+        let dir = crate::maintenance::init_world(&self.store, named, files).await?;
+        Ok(App::new(self.store, dir, Clock::System))
+    }
+
+    /// Read-only tools (reports, checks, benchmarks): the stored world, else the one `files`
+    /// loads, which is not saved.
+    pub async fn into_app_read_only(
+        self,
+        files: impl FnOnce() -> Result<World, String>,
+    ) -> AppResult<App> {
+        let world = match self.store.load_world().await? {
+            Some(w) => w,
+            None => files().map_err(|e| {
+                AppError::new(ErrorKind::Invalid, "invalid_world", format!("world: {e}"))
+            })?,
+        };
+        Ok(App::new(self.store, Directory::new(world), Clock::System))
+    }
+}
+
+/// Requests by status.
+pub async fn counts(app: &App) -> AppResult<BTreeMap<String, i64>> {
+    Ok(app.store.count_by_status().await?.into_iter().collect())
+}
+
+/// 考评 fact rows: (cycles, callbacks, whistles).
+pub async fn fact_rows(app: &App) -> AppResult<(i64, i64, i64)> {
+    Ok(app.store.fact_rows().await?)
+}
+
+/// Creates an account the console vouches for (the demo's accounts); the id.
+pub async fn create_account(app: &App, user: &NewUser) -> AppResult<i64> {
+    Ok(app.store.create_user(user, app.now()).await?)
+}
+
+/// The id the database gave the request with `tracking_code`, if stored.
+pub async fn id_of(app: &App, tracking_code: &str) -> AppResult<Option<i64>> {
+    Ok(app
+        .store
+        .get_by_tracking_code(tracking_code)
+        .await?
+        .map(|st| st.id))
+}
+
+/// Stores whole histories in one transaction (the demo build).
+pub async fn load_histories(app: &App, items: &[(RequestState, Vec<Event>)]) -> AppResult<()> {
+    Ok(app.store.bulk_insert(items).await?)
+}
+
+/// Stores imported histories in one transaction, each under its idempotency key.
+pub async fn import_histories(
+    app: &App,
+    items: &[(RequestState, Vec<Event>, Option<String>)],
+) -> AppResult<()> {
+    Ok(app.store.bulk_insert_keyed(items).await?)
+}
+
+/// Which of `keys` an earlier import stored already.
+pub async fn imported_keys(app: &App, keys: &[String]) -> AppResult<HashSet<String>> {
+    Ok(app.store.existing_idempotency_keys(keys).await?)
+}
+
+/// One request and its events in one transaction, nothing else: the intake benchmark's
+/// yardstick for what the pipeline adds.
+pub async fn insert_raw(app: &App, st: &RequestState, events: &[Event]) -> AppResult<i64> {
+    Ok(app.store.insert_raw(st, events).await?)
+}
+
+/// Rebuilds the 考评 facts from the event logs: (requests, events) read.
+pub async fn rebuild_facts(app: &App) -> AppResult<(u64, u64)> {
+    Ok(app.store.rebuild_assessment_facts().await?)
+}
+
+/// Appends fact rows directly (the city-scale build, which keeps no event logs).
+pub async fn copy_facts(app: &App, facts: &[RequestFacts]) -> AppResult<()> {
+    Ok(app.store.copy_facts(facts).await?)
+}
+
+/// Drops (`false`) or builds (`true`) the fact tables' indexes around a bulk load.
+pub async fn fact_indexes(app: &App, present: bool) -> AppResult<()> {
+    Ok(app.store.fact_indexes(present).await?)
+}
+
+/// Trains the text services from the stored requests and stores the models.
+pub async fn train(app: &App, limit: u32) -> AppResult<crate::text::TrainReport> {
+    crate::text::train_from_store(&app.store, &app.dir, limit).await
+}
