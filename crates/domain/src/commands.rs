@@ -148,26 +148,31 @@ fn require_lead_handler(actor: &Actor, st: &RequestState, what: &str) -> Result<
 
 /// Trimmed, non-empty, bounded free text.
 pub fn required_text(field: &str, value: &str) -> Result<String, DomainError> {
+    required_text_up_to(field, value, MAX_NOTE_CHARS)
+}
+
+/// [`required_text`] with its own bound (a request's text is longer than a note).
+pub fn required_text_up_to(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(DomainError::invalid(field, "required", "must not be empty"));
     }
-    bounded_text(field, v)
+    bounded_text(field, v, max)
 }
 
 pub fn optional_text(field: &str, value: &Option<String>) -> Result<Option<String>, DomainError> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => bounded_text(field, v).map(Some),
+        Some(v) => bounded_text(field, v, MAX_NOTE_CHARS).map(Some),
     }
 }
 
-fn bounded_text(field: &str, v: &str) -> Result<String, DomainError> {
-    if v.chars().count() > MAX_NOTE_CHARS {
+fn bounded_text(field: &str, v: &str, max: usize) -> Result<String, DomainError> {
+    if v.chars().count() > max {
         return Err(DomainError::invalid(
             field,
             "too_long",
-            format!("at most {MAX_NOTE_CHARS} characters"),
+            format!("at most {max} characters"),
         ));
     }
     if v.chars()

@@ -715,66 +715,45 @@ fn blank_to_none(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Checks what a suggestion needs; the same limits as intake so the dry run refuses what
-/// intake would.
+/// Checks what a suggestion needs with intake's own rules (`jiesu_domain::intake::check_*`),
+/// so the dry run refuses the codes intake would. A draft may leave the type out, name a parent
+/// category, or a community without its street.
 pub fn suggest_input(
     dir: &Directory,
     body: SuggestBody,
     now: Timestamp,
 ) -> AppResult<SuggestInput> {
+    use jiesu_domain::intake::{
+        MAX_TEXT_CHARS, check_category, check_community, check_request_type, check_street,
+    };
+    // Unlike intake, a draft's stray control characters (pasted text) are read past, not
+    // refused: the suggestion is a help, and intake still refuses them when the form is sent.
     let text = body.text.trim().to_string();
     if normalize(&text).is_empty() {
         return Err(AppError::invalid("text", "required", "must not be empty"));
     }
-    if text.chars().count() > jiesu_domain::intake::MAX_TEXT_CHARS {
+    if text.chars().count() > MAX_TEXT_CHARS {
         return Err(AppError::invalid(
             "text",
             "too_long",
-            format!(
-                "at most {} characters",
-                jiesu_domain::intake::MAX_TEXT_CHARS
-            ),
+            format!("at most {MAX_TEXT_CHARS} characters"),
         ));
     }
     let category = blank_to_none(body.category);
-    if let Some(c) = &category
-        && dir.category(c).is_none()
-    {
-        return Err(AppError::invalid(
-            "category",
-            "unknown_category",
-            format!("unknown category `{c}`"),
-        ));
+    if let Some(c) = &category {
+        check_category(dir, c, false)?;
     }
     let street = blank_to_none(body.street);
-    if let Some(s) = &street
-        && dir.street(s).is_none()
-    {
-        return Err(AppError::invalid(
-            "street",
-            "unknown_street",
-            format!("unknown street `{s}`"),
-        ));
+    if let Some(s) = &street {
+        check_street(dir, s)?;
     }
     let community = blank_to_none(body.community);
-    if let Some(c) = &community
-        && dir.community(c).is_none()
-    {
-        return Err(AppError::invalid(
-            "community",
-            "unknown_community",
-            format!("unknown community `{c}`"),
-        ));
+    if let Some(c) = &community {
+        check_community(dir, c)?;
     }
     let request_type = blank_to_none(body.request_type);
-    if let Some(t) = &request_type
-        && t.parse::<RequestType>().is_err()
-    {
-        return Err(AppError::invalid(
-            "request_type",
-            "unknown_value",
-            format!("unknown value `{t}`"),
-        ));
+    if let Some(t) = &request_type {
+        check_request_type(t)?;
     }
     Ok(SuggestInput {
         text,
