@@ -36,7 +36,8 @@ pub trait CaseKind: Send + Sync + 'static {
     /// Stored in every row of this kind (`cases.kind`, `case_events.kind`); never change it.
     const KIND: &'static str;
     type State: Clone + Serialize + DeserializeOwned + Send + Sync;
-    /// The event payload (usually an enum).
+    /// The event payload (usually an enum). Events go out to webhook subscribers as they are:
+    /// keep identities (names, phones, ID numbers) out of them and refer to registry ids.
     type Event: Clone + Serialize + DeserializeOwned + Send + Sync;
     type Command: Send + Sync;
     /// What creating a case takes.

@@ -454,3 +454,191 @@ async fn bad_webhook_input() {
 async fn claims_do_not_overlap() {
     on_every_backend!(concurrent_claims_never_overlap);
 }
+
+/// A kind of case other than the request, defined here only: an alert, raised then cleared.
+/// Its events must go out on the same queue, signed, retried and dead-lettered like requests'.
+struct Alert;
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct AlertState {
+    id: i64,
+    version: i64,
+    status: String,
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum AlertEvent {
+    Raised { room: String },
+    Cleared,
+}
+
+impl jiesu_domain::case::CaseKind for Alert {
+    const KIND: &'static str = "test_alert";
+    type State = AlertState;
+    type Event = AlertEvent;
+    type Command = ();
+    type Create = String;
+
+    fn event_name(e: &AlertEvent) -> &'static str {
+        match e {
+            AlertEvent::Raised { .. } => "raised",
+            AlertEvent::Cleared => "cleared",
+        }
+    }
+    fn initial(id: i64, _now: jiff::Timestamp) -> AlertState {
+        AlertState {
+            id,
+            version: 0,
+            status: "new".into(),
+        }
+    }
+    fn create(
+        room: &String,
+        _: &jiesu_domain::Actor,
+        _: &jiesu_domain::Ctx<'_>,
+    ) -> Result<Vec<jiesu_domain::case::Decided<AlertEvent>>, jiesu_domain::DomainError> {
+        Ok(vec![(AlertEvent::Raised { room: room.clone() }, None)])
+    }
+    fn decide(
+        _: &AlertState,
+        _: &jiesu_domain::Actor,
+        _: &(),
+        _: &jiesu_domain::Ctx<'_>,
+    ) -> Result<Vec<jiesu_domain::case::Decided<AlertEvent>>, jiesu_domain::DomainError> {
+        Ok(vec![(AlertEvent::Cleared, Some("false alarm".into()))])
+    }
+    fn apply(st: &mut AlertState, e: &jiesu_domain::case::CaseEvent<AlertEvent>) {
+        st.version = e.seq;
+        st.status = match e.payload {
+            AlertEvent::Raised { .. } => "raised".into(),
+            AlertEvent::Cleared => "cleared".into(),
+        };
+    }
+    fn id(st: &AlertState) -> i64 {
+        st.id
+    }
+    fn version(st: &AlertState) -> i64 {
+        st.version
+    }
+    fn status(st: &AlertState) -> &str {
+        &st.status
+    }
+    fn next_timer(_: &AlertState) -> Option<jiff::Timestamp> {
+        None
+    }
+    fn fire_timers(
+        _: &AlertState,
+        _: jiff::Timestamp,
+    ) -> Vec<jiesu_domain::case::Decided<AlertEvent>> {
+        Vec::new()
+    }
+}
+
+async fn case_events_share_the_delivery_queue(app: &App) {
+    let (rx, url) = Receiver::start().await;
+    let (hook, secret) = create_webhook(app, &url).await;
+    rx.failing.store(true, Ordering::SeqCst);
+    let cfg = fast();
+    let actor = jiesu_domain::Actor::system();
+    let now = jiff::Timestamp::now();
+    let case = app
+        .store
+        .create_case::<Alert>(&app.dir, &actor, &"卧室".to_string(), now)
+        .await
+        .expect("create case");
+    app.store
+        .act_case::<Alert>(&app.dir, &actor, case.id, &(), now)
+        .await
+        .expect("clear");
+    let request = app.intake(json!({"dispatch_to": STREET})).await;
+    let s = app.store.outbox_stats().await.expect("stats");
+    assert_eq!((s.case_outbox, s.outbox), (2, 2), "[{}]", app.backend());
+
+    // The receiver is down: both kinds back off into the one dead-letter list.
+    for _ in 0..cfg.max_attempts {
+        drain(app, &cfg).await;
+    }
+    let (s, dead) = app
+        .get(
+            "admin",
+            &format!("/api/v1/webhooks/dead-letters?webhook_id={hook}"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{dead}");
+    let dead = dead.as_array().cloned().unwrap_or_default();
+    assert_eq!(dead.len(), 4, "[{}] {dead:?}", app.backend());
+    let case_dead: Vec<&Value> = dead.iter().filter(|d| d["case_kind"].is_string()).collect();
+    assert_eq!(case_dead.len(), 2, "{dead:?}");
+    for d in &case_dead {
+        assert_eq!(
+            (d["case_kind"].as_str(), d["case_id"].as_i64()),
+            (Some("test_alert"), Some(case.id))
+        );
+        assert!(d.get("request_id").is_none(), "{d}");
+        assert_eq!(d["attempts"], 3);
+    }
+    let mut case_types: Vec<&str> = case_dead
+        .iter()
+        .filter_map(|d| d["event_type"].as_str())
+        .collect();
+    case_types.sort_unstable();
+    assert_eq!(case_types, ["cleared", "raised"]);
+    assert!(dead.iter().filter(|d| d["request_id"] == request).count() == 2);
+
+    // Back up: retried, each delivered once, signed; the case's in order, named as such.
+    rx.failing.store(false, Ordering::SeqCst);
+    let (s, v) = app
+        .post(
+            "admin",
+            &format!("/api/v1/webhooks/dead-letters/retry?webhook_id={hook}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, v["retried"].as_i64()), (StatusCode::OK, Some(4)), "{v}");
+    drain(app, &cfg).await;
+    let got = rx.deliveries();
+    assert_eq!(got.len(), 4, "[{}]", app.backend());
+    let now_s = jiff::Timestamp::now().as_second();
+    let mut case_bodies = Vec::new();
+    for (h, body) in &got {
+        let sig = h["x-jiesu-signature"].to_str().expect("ascii");
+        assert!(
+            verify(&secret, sig, body, now_s, 300),
+            "bad signature {sig}"
+        );
+        let v: Value = serde_json::from_slice(body).expect("json body");
+        let key = h["x-jiesu-event-id"].to_str().expect("ascii").to_string();
+        if v["case_kind"] == "test_alert" {
+            let ceid = v["case_event_id"].as_i64().expect("case_event_id");
+            assert_eq!(key, format!("case-{ceid}"));
+            assert_eq!(h["x-jiesu-event-type"].to_str().ok(), v["type"].as_str());
+            assert!(v.get("event_id").is_none() && v.get("request_id").is_none());
+            case_bodies.push(v);
+        } else {
+            assert_eq!(v["request_id"], request, "{v}");
+            assert_eq!(key, v["event_id"].as_i64().expect("event_id").to_string());
+        }
+    }
+    assert_eq!(case_bodies.len(), 2);
+    case_bodies.sort_by_key(|v| v["event"]["seq"].as_i64());
+    let raised = &case_bodies[0];
+    assert_eq!(
+        (raised["type"].as_str(), raised["case_id"].as_i64()),
+        (Some("raised"), Some(case.id))
+    );
+    assert_eq!(raised["event"]["payload"]["Raised"]["room"], "卧室");
+    assert_eq!(raised["event"]["actor"]["username"], "system");
+    assert_eq!(case_bodies[1]["event"]["reason"], "false alarm");
+    let s = app.store.outbox_stats().await.expect("stats");
+    assert_eq!(
+        (s.case_outbox, s.outbox, s.pending, s.dead),
+        (0, 0, 0, 0),
+        "[{}]",
+        app.backend()
+    );
+}
+
+#[tokio::test]
+async fn case_events_go_out_like_request_events() {
+    on_every_backend!(case_events_share_the_delivery_queue);
+}

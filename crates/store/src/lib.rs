@@ -461,8 +461,8 @@ impl Store {
 
     // ---- events out: outbox fan-out, webhook deliveries, dead letters (outbox.rs) ----
 
-    /// Moves up to `limit` outbox rows into one pending delivery per active webhook; returns
-    /// how many outbox rows it consumed.
+    /// Moves up to `limit` rows of each outbox (requests' and generic cases') into one pending
+    /// delivery per active webhook; returns how many outbox rows it consumed.
     pub async fn outbox_fan_out(&self, now: Timestamp, limit: u32) -> Result<usize> {
         delegate!(self.outbox_fan_out(now, limit))
     }

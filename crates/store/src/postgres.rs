@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cases",
         include_str!("../migrations/postgres/0007_cases.sql"),
     ),
+    (
+        8,
+        "case_deliveries",
+        include_str!("../migrations/postgres/0008_case_deliveries.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     let opts: sqlx::postgres::PgConnectOptions = url

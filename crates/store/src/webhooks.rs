@@ -1,7 +1,7 @@
 //! Values of the events-out machinery: webhook subscribers, their deliveries, dead letters.
 //! The operations are in `outbox.rs` (`backend/`, compiled once per backend).
 
-use jiesu_domain::Event;
+use jiesu_domain::{Actor, Event};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -30,20 +30,79 @@ pub struct ClaimedDelivery {
     pub secret: String,
     /// Attempts made before this one.
     pub attempts: i64,
-    /// `request_events.id`: the event's identity across retries, for receivers to dedupe on.
+    /// `request_events.id` or `case_events.id` (see `subject`): the event's identity across
+    /// retries, for receivers to dedupe on (with `dedupe_key`, unique across both logs).
     pub event_id: i64,
-    pub request_id: i64,
-    pub tracking_code: String,
-    pub event: Event,
+    pub subject: DeliveredEvent,
 }
 
-/// A delivery that used up its attempts, as admins see it.
+/// What a delivery carries: an event of a 12345 request or of a generic case.
+#[derive(Debug, Clone)]
+pub enum DeliveredEvent {
+    Request {
+        request_id: i64,
+        tracking_code: String,
+        event: Event,
+    },
+    Case(CaseEventOut),
+}
+
+/// A generic case's event as it goes out: the stored row, its payload the kind's JSON.
+#[derive(Debug, Clone)]
+pub struct CaseEventOut {
+    /// `CaseKind::KIND`.
+    pub kind: String,
+    pub case_id: i64,
+    pub seq: i64,
+    pub at: Timestamp,
+    /// `CaseKind::event_name`.
+    pub name: String,
+    pub actor: Actor,
+    pub reason: Option<String>,
+    /// The event payload (JSON) as stored.
+    pub payload: String,
+}
+
+impl ClaimedDelivery {
+    /// The event's identity for receivers: the request event's id as before (`"812"`), a case
+    /// event's prefixed (`"case-17"`) since the two logs number their events independently.
+    pub fn dedupe_key(&self) -> String {
+        match &self.subject {
+            DeliveredEvent::Request { .. } => self.event_id.to_string(),
+            DeliveredEvent::Case(_) => format!("case-{}", self.event_id),
+        }
+    }
+
+    /// The event's type code (`received`, `dispatched`, … or the case kind's event name).
+    pub fn event_type(&self) -> &str {
+        match &self.subject {
+            DeliveredEvent::Request { event, .. } => event.kind.name(),
+            DeliveredEvent::Case(c) => &c.name,
+        }
+    }
+
+    /// The stream whose events one receiver gets in order: one request, or one case of a kind.
+    pub fn stream(&self) -> (&str, i64) {
+        match &self.subject {
+            DeliveredEvent::Request { request_id, .. } => ("request", *request_id),
+            DeliveredEvent::Case(c) => (&c.kind, c.case_id),
+        }
+    }
+}
+
+/// A delivery that used up its attempts, as admins see it: of a request event (`request_id`)
+/// or of a case event (`case_kind`, `case_id`; `event_id` is then the case event's).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadLetter {
     pub id: i64,
     pub webhook_id: i64,
     pub event_id: i64,
-    pub request_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<i64>,
     pub event_type: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -54,8 +113,10 @@ pub struct DeadLetter {
 /// What the outbox and the deliveries hold right now (for admins and tests).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OutboxStats {
-    /// Outbox rows not yet fanned out to subscribers.
+    /// Request outbox rows not yet fanned out to subscribers.
     pub outbox: i64,
+    /// Generic cases' outbox rows not yet fanned out.
+    pub case_outbox: i64,
     pub pending: i64,
     pub delivered: i64,
     pub dead: i64,

@@ -66,7 +66,9 @@ pub fn openapi_paths() -> Vec<(String, serde_json::Value)> {
         "delivered": {"type": "integer"}, "dead": {"type": "integer"}}});
     let dead = json!({"type": "object", "properties": {
         "id": {"type": "integer"}, "webhook_id": {"type": "integer"}, "event_id": {"type": "integer"},
-        "request_id": {"type": "integer"}, "event_type": {"type": "string"}, "attempts": {"type": "integer"},
+        "request_id": {"type": "integer", "description": "a request event's; absent for a case event"},
+        "case_kind": {"type": "string", "description": "a case event's kind; absent for a request event"},
+        "case_id": {"type": "integer"}, "event_type": {"type": "string"}, "attempts": {"type": "integer"},
         "last_error": {"type": ["string", "null"]}, "created_at": {"type": "string"}, "failed_at": {"type": ["string", "null"]}}});
     let q = |name: &str, schema: serde_json::Value, d: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": d});
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);

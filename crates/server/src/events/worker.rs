@@ -5,12 +5,13 @@
 //! in the transaction that creates its deliveries, and a delivery is marked delivered only after
 //! the receiver answered 2xx. A process killed between a receiver's 2xx and that mark leaves
 //! the delivery claimed under a lease; when the lease ends it is sent again. Receivers dedupe on
-//! `X-Jiesu-Event-Id` (also `event_id` in the body). One request's events are sent to one
+//! `X-Jiesu-Event-Id` (also `event_id` in the body; a generic case's event is `case-<id>` in the
+//! header and `case_event_id` in the body). One request's (or case's) events are sent to one
 //! receiver in order within a round, but a retry can be overtaken by later events: receivers
-//! that care order by (`request_id`, `seq`).
+//! that care order by (`request_id`, `seq`) or (`case_kind`, `case_id`, `seq`).
 
 use super::sign::signature_header;
-use jiesu_store::{ClaimedDelivery, Store};
+use jiesu_store::{CaseEventOut, ClaimedDelivery, DeliveredEvent, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::time::Duration;
@@ -80,22 +81,75 @@ struct Payload<'a> {
     event: crate::views::EventView,
 }
 
+/// The body of a generic case's delivery. The kind's event payload goes out as stored: kinds
+/// keep identities out of their events (they refer to registry ids), so nothing is masked here.
+#[derive(Serialize)]
+struct CasePayload<'a> {
+    /// `case_events.id`: the same on every retry.
+    case_event_id: i64,
+    case_kind: &'a str,
+    case_id: i64,
+    /// The kind's event name.
+    #[serde(rename = "type")]
+    kind: &'a str,
+    event: CaseEventBody<'a>,
+}
+
+#[derive(Serialize)]
+struct CaseEventBody<'a> {
+    seq: i64,
+    at: Timestamp,
+    actor: &'a jiesu_domain::Actor,
+    reason: Option<&'a str>,
+    payload: serde_json::Value,
+}
+
 /// The JSON body for a claimed delivery; callers' names and phones are masked (a subscriber is
 /// another system, and lists never reveal identities either).
 pub fn payload(d: &ClaimedDelivery) -> Vec<u8> {
-    let kind = d.event.kind.name();
-    let event = crate::views::event_views(vec![d.event.clone()], false)
-        .into_iter()
-        .next();
-    let Some(event) = event else {
-        return Vec::new();
-    };
-    let p = Payload {
-        event_id: d.event_id,
-        request_id: d.request_id,
-        tracking_code: &d.tracking_code,
-        kind,
-        event,
+    match &d.subject {
+        DeliveredEvent::Request {
+            request_id,
+            tracking_code,
+            event,
+        } => {
+            let kind = event.kind.name();
+            let Some(event) = crate::views::event_views(vec![event.clone()], false)
+                .into_iter()
+                .next()
+            else {
+                return Vec::new();
+            };
+            let p = Payload {
+                event_id: d.event_id,
+                request_id: *request_id,
+                tracking_code,
+                kind,
+                event,
+            };
+            serde_json::to_vec(&p).unwrap_or_default()
+        }
+        DeliveredEvent::Case(c) => case_payload(d.event_id, c),
+    }
+}
+
+fn case_payload(case_event_id: i64, c: &CaseEventOut) -> Vec<u8> {
+    // The stored payload is the engine's own JSON; were it ever not, send it as a string
+    // rather than nothing.
+    let payload = serde_json::from_str(&c.payload)
+        .unwrap_or_else(|_| serde_json::Value::String(c.payload.clone()));
+    let p = CasePayload {
+        case_event_id,
+        case_kind: &c.kind,
+        case_id: c.case_id,
+        kind: &c.name,
+        event: CaseEventBody {
+            seq: c.seq,
+            at: c.at,
+            actor: &c.actor,
+            reason: c.reason.as_deref(),
+            payload,
+        },
     };
     serde_json::to_vec(&p).unwrap_or_default()
 }
@@ -154,13 +208,14 @@ pub async fn round(store: &Store, client: &reqwest::Client, cfg: &DeliveryConfig
         }
     };
     busy |= !claimed.is_empty();
-    // One request's events go to one receiver one after another, in event order (the claim is
-    // ordered by event id); different requests and receivers go concurrently.
-    let mut groups: std::collections::BTreeMap<(i64, i64), Vec<ClaimedDelivery>> =
+    // One request's (or case's) events go to one receiver one after another, in event order
+    // (the claim is ordered by event id); different streams and receivers go concurrently.
+    let mut groups: std::collections::BTreeMap<(i64, String, i64), Vec<ClaimedDelivery>> =
         std::collections::BTreeMap::new();
     for d in claimed {
+        let (kind, id) = d.stream();
         groups
-            .entry((d.webhook_id, d.request_id))
+            .entry((d.webhook_id, kind.to_string(), id))
             .or_default()
             .push(d);
     }
@@ -189,8 +244,8 @@ async fn deliver(
     let sent = client
         .post(&d.url)
         .header("content-type", "application/json")
-        .header("x-jiesu-event-id", d.event_id.to_string())
-        .header("x-jiesu-event-type", d.event.kind.name())
+        .header("x-jiesu-event-id", d.dedupe_key())
+        .header("x-jiesu-event-type", d.event_type())
         .header("x-jiesu-delivery", d.id.to_string())
         .header("x-jiesu-attempt", (d.attempts + 1).to_string())
         .header("x-jiesu-timestamp", now.as_second().to_string())

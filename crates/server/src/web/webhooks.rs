@@ -28,7 +28,9 @@ pub struct HookRow {
 pub struct DeadRow {
     pub id: i64,
     pub webhook: String,
-    pub request_id: i64,
+    /// The request's id (linked) or, for a case event, empty with `case` naming it.
+    pub request_id: Option<i64>,
+    pub case: String,
     pub event_type: String,
     pub attempts: i64,
     pub error: String,
@@ -84,6 +86,10 @@ async fn render(
             id: d.id,
             webhook: name_of(d.webhook_id),
             request_id: d.request_id,
+            case: match (&d.case_kind, d.case_id) {
+                (Some(k), Some(id)) => format!("{k} #{id}"),
+                _ => String::new(),
+            },
             event_type: d.event_type.clone(),
             attempts: d.attempts,
             error: d.last_error.clone().unwrap_or_default(),

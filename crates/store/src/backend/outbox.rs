@@ -1,7 +1,8 @@
 //! Events out: the transactional outbox and webhook deliveries. Mounted in each backend module
 //! (see sqlite.rs, postgres.rs), whose `DB`, `PG`, `begin_write`, `Tx` and helpers it shares.
-//! Generic cases (engine.rs) write `case_outbox` rows the same way; they are read with
-//! `case_outbox` and not yet fanned out to webhooks, which receive request events only.
+//! Generic cases (engine.rs) write `case_outbox` rows the same way; the fan-out takes both
+//! outboxes into the one `webhook_deliveries` queue (a row names a request event or a case
+//! event), so retries, leases, dead letters and counts are the same for every kind.
 //!
 //! Flow: a live command writes its events and, in the same transaction, one `event_outbox` row
 //! per event (`outbox_request(s)`). A worker fans each outbox row out into one
@@ -79,20 +80,41 @@ impl Db {
         Ok(())
     }
 
-    /// Moves up to `limit` outbox rows into one pending delivery per active subscriber, in one
-    /// transaction; returns how many outbox rows it took. Rows fanned out when no subscriber
-    /// is active are simply consumed: a webhook receives the events after its creation.
+    /// Moves up to `limit` rows of each outbox (requests', cases') into one pending delivery
+    /// per active subscriber, one transaction per outbox; returns how many outbox rows it took.
+    /// Rows fanned out when no subscriber is active are simply consumed: a webhook receives the
+    /// events after its creation.
     pub async fn outbox_fan_out(&self, now: Timestamp, limit: u32) -> Result<usize> {
+        let requests = self
+            .fan_out_one(now, limit, "event_outbox", "event_id", "event_id")
+            .await?;
+        let cases = self
+            .fan_out_one(now, limit, "case_outbox", "case_event_id", "case_event_id")
+            .await?;
+        Ok(requests + cases)
+    }
+
+    /// One outbox table into deliveries: `column` of `outbox` names the event, stored in the
+    /// delivery's `target` column.
+    async fn fan_out_one(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        outbox: &str,
+        column: &str,
+        target: &str,
+    ) -> Result<usize> {
         // Look before taking the write lock: an idle worker must not queue behind (or in front
         // of) intake on SQLite's single writer every quarter second.
-        let any: Option<i64> = sqlx::query_scalar("SELECT id FROM event_outbox LIMIT 1")
-            .fetch_optional(&self.read)
-            .await?;
+        let any: Option<i64> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT id FROM {outbox} LIMIT 1")))
+                .fetch_optional(&self.read)
+                .await?;
         if any.is_none() {
             return Ok(0);
         }
         let mut tx = begin_write(&self.write).await?;
-        let sql = format!("SELECT id FROM event_outbox ORDER BY id LIMIT $1{SKIP_LOCKED}");
+        let sql = format!("SELECT id FROM {outbox} ORDER BY id LIMIT $1{SKIP_LOCKED}");
         let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(i64::from(limit.max(1)))
             .fetch_all(&mut *tx)
@@ -105,10 +127,10 @@ impl Db {
         let list = placeholders(1, n);
         // `WHERE` before `ON CONFLICT` also keeps SQLite from reading `ON` as a join constraint.
         let insert = format!(
-            "INSERT INTO webhook_deliveries (webhook_id, event_id, state, attempts, next_attempt_at, created_at) \
-             SELECT w.id, o.event_id, 'pending', 0, ${t}, ${t} FROM event_outbox o, webhooks w \
+            "INSERT INTO webhook_deliveries (webhook_id, {target}, state, attempts, next_attempt_at, created_at) \
+             SELECT w.id, o.{column}, 'pending', 0, ${t}, ${t} FROM {outbox} o, webhooks w \
              WHERE o.id IN ({list}) AND w.disabled_at IS NULL ORDER BY o.id, w.id \
-             ON CONFLICT (webhook_id, event_id) DO NOTHING",
+             ON CONFLICT (webhook_id, {target}) DO NOTHING",
             t = n + 1
         );
         let mut q = sqlx::query(AssertSqlSafe(insert));
@@ -116,7 +138,7 @@ impl Db {
             q = q.bind(*id);
         }
         q.bind(ms(now)).execute(&mut *tx).await?;
-        let delete = format!("DELETE FROM event_outbox WHERE id IN ({list})");
+        let delete = format!("DELETE FROM {outbox} WHERE id IN ({list})");
         let mut q = sqlx::query(AssertSqlSafe(delete));
         for id in &ids {
             q = q.bind(*id);
@@ -171,7 +193,16 @@ impl Db {
             q = q.bind(*id);
         }
         q.bind(ms(now) + lease_ms).execute(&mut *tx).await?;
-        let select = format!(
+        // Request events and case events come from their own logs: one query each, merged in
+        // the order the worker sends them (by event within each stream).
+        let bind_ids = |sql: String| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            q
+        };
+        let requests = bind_ids(format!(
             "SELECT d.id AS delivery_id, d.webhook_id, w.url, w.secret, d.attempts, d.event_id, \
              e.request_id, r.tracking_code, e.seq, e.at, e.actor_user_id, e.actor_name, e.actor_role, \
              e.actor_unit, e.reason, e.payload \
@@ -179,28 +210,55 @@ impl Db {
              JOIN request_events e ON e.id = d.event_id JOIN requests r ON r.id = e.request_id \
              WHERE d.id IN ({}) ORDER BY d.event_id, d.webhook_id",
             placeholders(1, n)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(select));
-        for id in &ids {
-            q = q.bind(*id);
-        }
-        let rows = q.fetch_all(&mut *tx).await?;
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let cases = bind_ids(format!(
+            "SELECT d.id AS delivery_id, d.webhook_id, w.url, w.secret, d.attempts, d.case_event_id, \
+             e.kind, e.case_id, e.seq, e.at, e.name, e.actor_user_id, e.actor_name, e.actor_role, \
+             e.actor_unit, e.reason, e.payload \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             JOIN case_events e ON e.id = d.case_event_id \
+             WHERE d.id IN ({}) ORDER BY d.case_event_id, d.webhook_id",
+            placeholders(1, n)
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ClaimedDelivery {
-                    id: r.try_get("delivery_id")?,
-                    webhook_id: r.try_get("webhook_id")?,
-                    url: r.try_get("url")?,
-                    secret: r.try_get("secret")?,
-                    attempts: r.try_get("attempts")?,
-                    event_id: r.try_get("event_id")?,
-                    request_id: r.try_get("request_id")?,
-                    tracking_code: r.try_get("tracking_code")?,
-                    event: event_from_row(r)?,
-                })
+        let head = |r: &<DB as sqlx::Database>::Row, event_id: i64, subject| {
+            Ok::<_, StoreError>(ClaimedDelivery {
+                id: r.try_get("delivery_id")?,
+                webhook_id: r.try_get("webhook_id")?,
+                url: r.try_get("url")?,
+                secret: r.try_get("secret")?,
+                attempts: r.try_get("attempts")?,
+                event_id,
+                subject,
             })
-            .collect()
+        };
+        let mut out = Vec::with_capacity(n);
+        for r in &requests {
+            let subject = DeliveredEvent::Request {
+                request_id: r.try_get("request_id")?,
+                tracking_code: r.try_get("tracking_code")?,
+                event: event_from_row(r)?,
+            };
+            out.push(head(r, r.try_get("event_id")?, subject)?);
+        }
+        for r in &cases {
+            let subject = DeliveredEvent::Case(CaseEventOut {
+                kind: r.try_get("kind")?,
+                case_id: r.try_get("case_id")?,
+                seq: r.try_get("seq")?,
+                at: ts(r.try_get("at")?)?,
+                name: r.try_get("name")?,
+                actor: actor_from_row(r)?,
+                reason: r.try_get("reason")?,
+                payload: r.try_get("payload")?,
+            });
+            out.push(head(r, r.try_get("case_event_id")?, subject)?);
+        }
+        Ok(out)
     }
 
     /// Records a delivery the receiver acknowledged.
@@ -308,8 +366,10 @@ impl Db {
         limit: u32,
     ) -> Result<Vec<DeadLetter>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.webhook_id, d.event_id, e.request_id, e.kind, d.attempts, d.last_error, \
-             d.created_at, d.finished_at FROM webhook_deliveries d JOIN request_events e ON e.id = d.event_id \
+            "SELECT d.id, d.webhook_id, COALESCE(d.event_id, d.case_event_id) AS event_id, e.request_id, \
+             ce.kind AS case_kind, ce.case_id, COALESCE(e.kind, ce.name) AS event_type, d.attempts, \
+             d.last_error, d.created_at, d.finished_at FROM webhook_deliveries d \
+             LEFT JOIN request_events e ON e.id = d.event_id LEFT JOIN case_events ce ON ce.id = d.case_event_id \
              WHERE d.state = 'dead' AND ($1 IS NULL OR d.webhook_id = $1) AND ($2 IS NULL OR d.id < $2) \
              ORDER BY d.id DESC LIMIT $3",
         )
@@ -325,7 +385,9 @@ impl Db {
                     webhook_id: r.try_get("webhook_id")?,
                     event_id: r.try_get("event_id")?,
                     request_id: r.try_get("request_id")?,
-                    event_type: r.try_get("kind")?,
+                    case_kind: r.try_get("case_kind")?,
+                    case_id: r.try_get("case_id")?,
+                    event_type: r.try_get("event_type")?,
                     attempts: r.try_get("attempts")?,
                     last_error: r.try_get("last_error")?,
                     created_at: ts(r.try_get("created_at")?)?,
@@ -389,8 +451,12 @@ impl Db {
             sqlx::query_as("SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state")
                 .fetch_all(&self.read)
                 .await?;
+        let case_outbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_outbox")
+            .fetch_one(&self.read)
+            .await?;
         let mut s = OutboxStats {
             outbox,
+            case_outbox,
             ..OutboxStats::default()
         };
         for (state, n) in rows {
