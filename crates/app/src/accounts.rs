@@ -1,7 +1,7 @@
 //! Accounts and the audit log: who may log in, as what, and what was seen or changed.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
 use crate::policy::{Capability, require};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -66,13 +66,7 @@ pub fn new_user(
             "1–64 characters of letters, digits, . _ -",
         ));
     }
-    if password.chars().count() < 10 {
-        return Err(AppError::invalid(
-            "password",
-            "weak_password",
-            "at least 10 characters",
-        ));
-    }
+    jiesu_domain::password::check(&dir.world.district.passwords, username, password)?;
     let role: Role = role
         .parse()
         .ok()
@@ -198,18 +192,324 @@ pub async fn audit(
     detail: Option<String>,
 ) -> AppResult<()> {
     app.store
-        .audit(&AuditEntry {
-            at: app.now(),
-            user_id: Some(user.id),
-            username: user.username.clone(),
-            role: user.role.as_str().into(),
-            action: action.into(),
-            target_type: target_type.into(),
-            target_id,
-            detail,
-        })
+        .audit_with(
+            &AuditEntry {
+                at: app.now(),
+                user_id: Some(user.id),
+                username: user.username.clone(),
+                role: user.role.as_str().into(),
+                action: action.into(),
+                target_type: target_type.into(),
+                target_id,
+                detail,
+            },
+            chain_hash(app),
+        )
         .await?;
     Ok(())
+}
+
+/// The deployment's audit-chain hash (`audit_hash` in district.toml).
+pub fn chain_hash(app: &App) -> jiesu_store::ChainHash {
+    app.dir
+        .world
+        .district
+        .audit_hash
+        .parse()
+        .unwrap_or_default()
+}
+
+/// Recomputes the audit chain (admin and auditor): rows, head, the first broken link.
+pub async fn verify_audit(app: &App, user: &User) -> AppResult<jiesu_store::ChainReport> {
+    require(user, Capability::ViewAudit)?;
+    Ok(app.store.verify_audit().await?)
+}
+
+/// Failed logins within this window count towards a lock.
+pub const LOCKOUT_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+/// Failures of one username from one address before that pair is locked: the real user,
+/// elsewhere, can still log in while someone guesses at their name.
+pub const MAX_FAILURES_PER_USER_AND_ADDRESS: i64 = 5;
+/// Failures from one address, over any usernames, before it is locked (a spray is slowed).
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+/// Failures of one username from anywhere before it is locked: bounds guessing spread over
+/// many addresses (which then needs at least ten of them) at the price of a lock they can cause.
+pub const MAX_FAILURES_PER_USER: i64 = 50;
+/// A session unused this long ends, by default (the absolute limit is the session length).
+pub const IDLE_TIMEOUT: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+
+/// Where a login attempt came from: the client address as the door knows it.
+fn throttle_keys(username: &str, addr: &str) -> [String; 3] {
+    let name: String = username.chars().take(64).collect();
+    [
+        format!("user:{name}@{addr}"),
+        format!("addr:{addr}"),
+        format!("user:{name}"),
+    ]
+}
+
+const LIMITS: [i64; 3] = [
+    MAX_FAILURES_PER_USER_AND_ADDRESS,
+    MAX_FAILURES_PER_ADDRESS,
+    MAX_FAILURES_PER_USER,
+];
+
+/// An audit entry for something that happened to an account without (or before) a session:
+/// logins, failures, locks.
+async fn audit_login(
+    app: &App,
+    user: Option<&User>,
+    username: &str,
+    action: &str,
+    detail: String,
+) -> AppResult<()> {
+    let name: String = username.chars().take(64).collect();
+    app.store
+        .audit_with(
+            &AuditEntry {
+                at: app.now(),
+                user_id: user.map(|u| u.id),
+                username: name.clone(),
+                role: user.map_or("none", |u| u.role.as_str()).into(),
+                action: action.into(),
+                target_type: "user".into(),
+                target_id: name,
+                detail: Some(detail),
+            },
+            chain_hash(app),
+        )
+        .await?;
+    Ok(())
+}
+
+/// 身份鉴别: the account `username` with `password`, attempted from `addr`. Failures are
+/// counted in the database per (username, address), per address and per username
+/// ([`LOCKOUT_WINDOW`]); a locked key answers `too_many_attempts` even to the right password.
+/// Every success, failure and lock is audited.
+pub async fn login(app: &App, username: &str, password: String, addr: &str) -> AppResult<User> {
+    let username = username.trim();
+    if username.is_empty() {
+        return Err(AppError::invalid(
+            "username",
+            "required",
+            "must not be empty",
+        ));
+    }
+    let now = app.now();
+    let keys = throttle_keys(username, addr);
+    let counts = app
+        .store
+        .throttle_counts(&keys, now, LOCKOUT_WINDOW)
+        .await?;
+    if counts.iter().zip(LIMITS).any(|(n, max)| *n >= max) {
+        return Err(AppError::new(
+            ErrorKind::Throttled,
+            "too_many_attempts",
+            "too many failed logins; wait 15 minutes",
+        ));
+    }
+    match verify_login(app, username, password).await? {
+        Some(user) => {
+            // The address's count stays: a sprayer that guesses one password is still slowed.
+            app.store
+                .throttle_clear(&[keys[0].clone(), keys[2].clone()])
+                .await?;
+            audit_login(app, Some(&user), username, "login", format!("from {addr}")).await?;
+            Ok(user)
+        }
+        None => {
+            let after = app.store.throttle_fail(&keys, now, LOCKOUT_WINDOW).await?;
+            audit_login(app, None, username, "login_failed", format!("from {addr}")).await?;
+            for ((n, max), key) in after.iter().zip(LIMITS).zip(&keys) {
+                if *n == max {
+                    audit_login(
+                        app,
+                        None,
+                        username,
+                        "lockout",
+                        format!("{key} for 15 minutes"),
+                    )
+                    .await?;
+                }
+            }
+            Err(AppError::new(
+                ErrorKind::Unauthenticated,
+                "bad_credentials",
+                "wrong username or password",
+            ))
+        }
+    }
+}
+
+/// Records a logout (the session itself is closed by [`close_session`]).
+pub async fn audit_logout(app: &App, user: &User) -> AppResult<()> {
+    audit_login(app, Some(user), &user.username, "logout", String::new()).await
+}
+
+/// Hashes off the async threads: argon2 is deliberately slow.
+async fn hashed(password: &str) -> AppResult<String> {
+    let p = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&p))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
+/// Changes one's own password: the current one proves it is the holder; the new one must
+/// meet the policy and differ. Every other session of the account ends; `session` (the hash of
+/// the token in use) stays. Clears a forced change.
+pub async fn change_password(
+    app: &App,
+    user: &User,
+    session: &str,
+    current: String,
+    new: &str,
+) -> AppResult<()> {
+    let Some(holder) = app.store.user_by_id(user.id).await? else {
+        return Err(AppError::not_found());
+    };
+    let hash = holder.password_hash.clone();
+    let new_again = new.to_string();
+    let (current_ok, same) = tokio::task::spawn_blocking(move || {
+        (
+            verify_password(&current, &hash),
+            verify_password(&new_again, &hash),
+        )
+    })
+    .await
+    .map_err(AppError::internal)?;
+    if !current_ok {
+        return Err(AppError::invalid(
+            "current_password",
+            "bad_credentials",
+            "the current password is wrong",
+        ));
+    }
+    jiesu_domain::password::check(&app.dir.world.district.passwords, &user.username, new)?;
+    if same {
+        return Err(AppError::invalid(
+            "password",
+            "reused_password",
+            "must differ from the current password",
+        ));
+    }
+    let now = app.now();
+    app.store
+        .set_password(user.id, &hashed(new).await?, false, now)
+        .await?;
+    let ended = app
+        .store
+        .revoke_user_sessions(user.id, Some(session), now)
+        .await?;
+    audit(
+        app,
+        user,
+        "change_password",
+        "user",
+        user.id.to_string(),
+        Some(format!("{ended} other sessions ended")),
+    )
+    .await
+}
+
+/// The account an administrator acts on; never their own (an admin cannot lock themself out
+/// or skip the current-password check by resetting it).
+async fn other_account(app: &App, admin: &User, id: i64) -> AppResult<User> {
+    require(admin, Capability::ManageUsers)?;
+    if id == admin.id {
+        return Err(AppError::new(
+            ErrorKind::Refused,
+            "own_account",
+            "use the change-password form for your own account",
+        ));
+    }
+    app.store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// An administrator sets a new password for account `id`; its holder must change it at the
+/// next login, and every session of the account ends. Audited.
+pub async fn reset_password(app: &App, admin: &User, id: i64, new: &str) -> AppResult<User> {
+    let target = other_account(app, admin, id).await?;
+    jiesu_domain::password::check(&app.dir.world.district.passwords, &target.username, new)?;
+    let now = app.now();
+    app.store
+        .set_password(id, &hashed(new).await?, true, now)
+        .await?;
+    let ended = app.store.revoke_user_sessions(id, None, now).await?;
+    audit(
+        app,
+        admin,
+        "reset_password",
+        "user",
+        id.to_string(),
+        Some(format!("{}: {ended} sessions ended", target.username)),
+    )
+    .await?;
+    app.store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// Disables (or re-enables) account `id`; disabling ends its sessions at once. Audited.
+pub async fn set_disabled(app: &App, admin: &User, id: i64, disabled: bool) -> AppResult<User> {
+    let target = other_account(app, admin, id).await?;
+    let now = app.now();
+    app.store.set_user_disabled(id, disabled).await?;
+    let ended = if disabled {
+        app.store.revoke_user_sessions(id, None, now).await?
+    } else {
+        0
+    };
+    let action = if disabled {
+        "disable_user"
+    } else {
+        "enable_user"
+    };
+    audit(
+        app,
+        admin,
+        action,
+        "user",
+        id.to_string(),
+        Some(format!("{}: {ended} sessions ended", target.username)),
+    )
+    .await?;
+    app.store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// Ends every live session of account `id` (a lost phone, a leaked token); returns how many.
+/// Audited.
+pub async fn revoke_sessions(app: &App, admin: &User, id: i64) -> AppResult<u64> {
+    let target = other_account(app, admin, id).await?;
+    let ended = app.store.revoke_user_sessions(id, None, app.now()).await?;
+    audit(
+        app,
+        admin,
+        "revoke_sessions",
+        "user",
+        id.to_string(),
+        Some(format!("{}: {ended} sessions ended", target.username)),
+    )
+    .await?;
+    Ok(ended)
+}
+
+/// Whether `user` must change their password before doing anything else: an admin reset it,
+/// or it is older than the policy allows.
+pub fn must_change_password(app: &App, user: &User) -> bool {
+    user.must_change_password
+        || jiesu_domain::password::expired(
+            &app.dir.world.district.passwords,
+            user.password_changed_at,
+            app.now(),
+        )
 }
 
 /// A valid argon2 hash of a random string, used to equalise timing for unknown usernames.
@@ -247,9 +547,13 @@ pub async fn open_session(
     Ok((token, expires_at))
 }
 
-/// The user of the live session whose token hashes to `hash`.
-pub async fn session_user(app: &App, hash: &str) -> AppResult<Option<User>> {
-    Ok(app.store.session_user(hash, app.now()).await?)
+/// The user of the live session whose token hashes to `hash`, unused no longer than `idle`.
+pub async fn session_user(
+    app: &App,
+    hash: &str,
+    idle: jiff::SignedDuration,
+) -> AppResult<Option<User>> {
+    Ok(app.store.active_session_user(hash, app.now(), idle).await?)
 }
 
 /// Ends the session whose token hashes to `hash`.

@@ -21,6 +21,10 @@ pub enum ErrorKind {
     NotFound,
     /// Too large to take (HTTP 413).
     TooLarge,
+    /// Not logged in, or the credentials are wrong (HTTP 401).
+    Unauthenticated,
+    /// Too many attempts; try again later (HTTP 429).
+    Throttled,
     /// A dependency is down (HTTP 503).
     Unavailable,
     /// A bug or a broken dependency; the detail is logged, never shown (HTTP 500).

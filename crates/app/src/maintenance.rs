@@ -1,5 +1,5 @@
 //! What an operator of the installation runs from the console: migrations, the world in force
-//! at start, the full-text index rebuild. Whoever runs these holds the database itself, so no
+//! at start, the full-text index rebuild, the audit chain check. Whoever runs these holds the database itself, so no
 //! account stands behind them.
 
 use crate::error::{AppError, AppResult};
@@ -15,6 +15,16 @@ pub async fn migrate(url: &str) -> AppResult<(&'static str, Vec<i64>)> {
     let backend = store.backend();
     store.close().await;
     Ok((backend, applied))
+}
+
+/// Recomputes the audit log's hash chain (`jiesu audit verify`): how many rows, the head to
+/// keep elsewhere, and the first broken link if any. Opens without migrating: a check must
+/// not change what it checks.
+pub async fn verify_audit(url: &str) -> AppResult<jiesu_store::ChainReport> {
+    let store = Store::connect(url).await?;
+    let report = store.verify_audit().await;
+    store.close().await;
+    Ok(report?)
 }
 
 /// The world in force: the database's, else (a new database) the one `files` loads, saved. A

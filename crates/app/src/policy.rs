@@ -77,13 +77,16 @@ impl Capability {
     pub fn roles(self) -> &'static [Role] {
         use Capability::*;
         match self {
-            RecordIntake | Suggest => &[Operator, Dispatcher, Admin],
-            ReadRequests | ActOnRequests => {
-                &[Operator, Dispatcher, Handler, Callback, Supervisor, Admin]
-            }
-            DispatchBoard => &[Dispatcher, Admin],
-            HandlerQueue => &[Handler, Admin],
-            CallbackDesk => &[Callback, Dispatcher, Admin],
+            // Separation of duties (等保 三权分立): the admin administers; it neither records,
+            // handles nor scores cases (callbacks feed 满意率). A deployment that wants one
+            // person to do both gives them a second account with a handling role, so each act
+            // is audited under the role it was done in.
+            RecordIntake | Suggest => &[Operator, Dispatcher],
+            ReadRequests => &[Operator, Dispatcher, Handler, Callback, Supervisor, Admin],
+            ActOnRequests => &[Operator, Dispatcher, Handler, Callback, Supervisor],
+            DispatchBoard => &[Dispatcher],
+            HandlerQueue => &[Handler],
+            CallbackDesk => &[Callback, Dispatcher],
             ViewAssessment | ViewAnalytics | ViewSuggestionAccuracy | RunSweep => {
                 &[Supervisor, Dispatcher, Admin]
             }
@@ -166,6 +169,20 @@ mod tests {
                 assert_eq!(e.code, "forbidden_role");
                 assert!(e.message.contains(cap.label()), "{}", e.message);
             }
+        }
+    }
+
+    #[test]
+    fn admins_do_not_handle_cases() {
+        for cap in [
+            Capability::RecordIntake,
+            Capability::Suggest,
+            Capability::ActOnRequests,
+            Capability::DispatchBoard,
+            Capability::HandlerQueue,
+            Capability::CallbackDesk,
+        ] {
+            assert!(!allows(Role::Admin, cap), "{cap:?}");
         }
     }
 

@@ -33,6 +33,9 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
+/// Longest text search (`q`) accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+
 fn parse_time(field: &str, v: &Option<String>) -> AppResult<Option<Timestamp>> {
     v.as_deref()
         .map(|s| {
@@ -123,6 +126,13 @@ async fn parse_filter(app: &App, q: &ListQuery) -> AppResult<ListFilter> {
     }
     f.received_from = parse_time("received_from", &q.received_from)?;
     f.received_to = parse_time("received_to", &q.received_to)?;
+    if let Some(t) = &q.q
+        && t.chars().count() > MAX_QUERY_CHARS
+    {
+        // An unbounded pattern costs the database (SQLite refuses LIKE patterns over 50,000
+        // bytes outright); nobody searches for more than a sentence.
+        return Err(bad("q", format!("at most {MAX_QUERY_CHARS} characters")));
+    }
     f.text = q.q.clone().filter(|s| !s.trim().is_empty());
     if let (Some(index), Some(text)) = (&app.search, &f.text)
         && let Some(ids) = crate::search::candidates(index, text).await

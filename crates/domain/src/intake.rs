@@ -240,7 +240,7 @@ mod tests {
     /// once cut it at 5,000; one more is refused, naming the field.
     #[test]
     fn text_limit_is_the_text_limit() {
-        assert!(MAX_TEXT_CHARS > crate::commands::MAX_NOTE_CHARS);
+        const { assert!(MAX_TEXT_CHARS > crate::commands::MAX_NOTE_CHARS) };
         let ok = "字".repeat(MAX_TEXT_CHARS);
         assert_eq!(check_text(&ok).unwrap().chars().count(), MAX_TEXT_CHARS);
         let long = "字".repeat(MAX_TEXT_CHARS + 1);

@@ -14,6 +14,7 @@ pub mod error;
 pub mod intake;
 pub mod lifecycle;
 pub mod model;
+pub mod password;
 pub mod tracking;
 
 pub use calendar::WorkCalendar;

@@ -259,8 +259,21 @@ fn remove_sqlite_files(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A random password: 16 characters without look-alikes, from the OS generator.
+/// A random password: 16 characters without look-alikes, from the OS generator, with lower
+/// case, upper case and digits each present (the password policy asks for three kinds).
 fn password() -> Result<String> {
+    loop {
+        let p = random_password()?;
+        if p.chars().any(|c| c.is_ascii_lowercase())
+            && p.chars().any(|c| c.is_ascii_uppercase())
+            && p.chars().any(|c| c.is_ascii_digit())
+        {
+            return Ok(p);
+        }
+    }
+}
+
+fn random_password() -> Result<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let limit = 256 - 256 % ALPHABET.len();
     let mut out = String::with_capacity(16);

@@ -181,12 +181,28 @@ enum Cmd {
         #[command(subcommand)]
         cmd: Open311Cmd,
     },
+    /// The audit log: `verify` recomputes its hash chain.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
     /// Rebuild the on-disk full-text index from the database; prints JSON (docs, docs/s).
     Reindex {
         #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
         db: String,
         #[arg(long, env = "JIESU_INDEX")]
         index: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute every link of the audit chain; prints JSON (rows, head_seq, head_hash, broken)
+    /// and exits 1 naming the first broken link. Keep the head: a log cut short after it is
+    /// otherwise a valid shorter chain.
+    Verify {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
     },
 }
 
@@ -322,6 +338,9 @@ async fn run(cli: Cli) -> Result<()> {
             webhook_lease_secs,
         } => cmd::serve::run(db, bind, world, sweep_every, index, webhook_lease_secs).await,
         Cmd::Reindex { db, index } => cmd::reindex::run(db, index).await,
+        Cmd::Audit {
+            cmd: AuditCmd::Verify { db },
+        } => cmd::audit::verify(db).await,
         Cmd::Demo {
             db,
             bind,

@@ -87,6 +87,7 @@ async fn start(url: &str) -> (Api, Store) {
     let clock = Clock::manual("2026-10-12T09:00:00+08:00".parse().expect("t0"));
     let mut state = AppState::new(store.clone(), Directory::new(world), clock.clone());
     state.session_ttl = jiff::SignedDuration::from_hours(24 * 90);
+    state.session_idle = state.session_ttl;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -28,14 +28,17 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub use jiesu_app::{App, Clock, LiveWorld};
 
 /// What every handler gets: the application context, and what only the HTTP doors need
-/// (login throttling, the session cache, the web pages' short-lived data).
+/// (the session cache and lengths, proxy trust, the web pages' short-lived data).
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
-    pub limiter: Arc<auth::LoginLimiter>,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted reverse proxy).
+    pub trust_proxy: bool,
     pub sessions: Arc<auth::SessionCache>,
     /// How long a login lasts.
     pub session_ttl: jiff::SignedDuration,
+    /// A session unused this long ends (等保: idle timeout), however long it had left.
+    pub session_idle: jiff::SignedDuration,
     /// Page data the web UI keeps briefly (the dashboard's month).
     pub web_cache: Arc<web::WebCache>,
 }
@@ -57,9 +60,10 @@ impl AppState {
         AppState {
             app,
             web_cache: Arc::new(web::WebCache::default()),
-            limiter: Arc::new(auth::LoginLimiter::default()),
+            trust_proxy: false,
             sessions: Arc::new(auth::SessionCache::default()),
             session_ttl: auth::SESSION_TTL,
+            session_idle: jiesu_app::accounts::IDLE_TIMEOUT,
         }
     }
 }
@@ -74,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_password))
         .route(
             "/requests",
             post(api::requests::create).get(api::requests::list),
@@ -94,7 +99,15 @@ pub fn router(state: AppState) -> Router {
             "/users",
             get(api::admin::users).post(api::admin::create_user),
         )
+        .route("/users/{id}/disable", post(api::admin::disable_user))
+        .route("/users/{id}/enable", post(api::admin::enable_user))
+        .route("/users/{id}/password", post(api::admin::reset_password))
+        .route(
+            "/users/{id}/sessions/revoke",
+            post(api::admin::revoke_sessions),
+        )
         .route("/audit", get(api::admin::audit))
+        .route("/audit/verify", get(api::admin::verify_audit))
         .route("/sla/sweep", post(api::admin::sweep))
         .route("/assessment", get(api::assessment::get))
         .route("/openapi.json", get(openapi::document))
@@ -105,7 +118,32 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .nest("/open311/v2", open311::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Scripts only from this origin (no inline script, no `javascript:` links, no eval); inline
+/// style attributes stay allowed (the pages use a few, and styles cannot run code). No page may
+/// be framed (clickjacking), forms post only here, plugins never load.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The headers every answer carries unless its handler chose its own: pages and JSON show
+/// callers and cases, so nothing is cached by default (static assets and photos set theirs).
+async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = res.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    res
 }
 
 /// Runs the SLA sweep every `every` until the process ends.
@@ -151,7 +189,11 @@ pub async fn serve(
             };
             async move { tower::ServiceExt::oneshot(r, req).await }
         }));
-    axum::serve(listener, outer)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address reaches handlers (login throttling, the audit log).
+    axum::serve(
+        listener,
+        outer.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

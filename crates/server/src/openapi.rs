@@ -131,7 +131,14 @@ fn list_params() -> Vec<Value> {
         "limit",
     ]
     .iter()
-    .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}}))
+    .map(|p| {
+        let schema = if *p == "q" {
+            json!({"type": "string", "maxLength": jiesu_app::requests::MAX_QUERY_CHARS})
+        } else {
+            json!({"type": "string"})
+        };
+        json!({"name": p, "in": "query", "required": false, "schema": schema})
+    })
     .collect()
 }
 

@@ -17,6 +17,19 @@
     f.dispatchEvent(new Event("change", { bubbles: true }));
     f.focus();
   });
+  // 返回上一页 on error pages (a link, not `javascript:`, which the CSP forbids).
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest("[data-back]");
+    if (!a || window.history.length < 2) return;
+    e.preventDefault();
+    window.history.back();
+  });
+  // Ctrl/⌘+Enter sends the form that asks for it (the intake desk).
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+    var form = document.querySelector("form[data-submit-on-ctrl-enter]");
+    if (form) form.requestSubmit();
+  });
   // The intake desk: the disposition radio shows the fields it needs.
   function syncDisposition() {
     var checked = document.querySelector('input[name="disposition"]:checked');

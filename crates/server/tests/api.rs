@@ -613,11 +613,11 @@ async fn reference_and_docs(app: &App) {
     }
     // Accounts: the admin creates a handler; validation names the field.
     let (s, v) = app
-        .post("admin", "/api/v1/users", json!({"username": "wang.li", "password": "long-enough-pw", "role": "handler", "unit": "water"}))
+        .post("admin", "/api/v1/users", json!({"username": "wang.li", "password": "Long-enough-pw1", "role": "handler", "unit": "water"}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, v) = app
-        .post("admin", "/api/v1/users", json!({"username": "wang.li", "password": "long-enough-pw", "role": "handler", "unit": "water"}))
+        .post("admin", "/api/v1/users", json!({"username": "wang.li", "password": "Long-enough-pw1", "role": "handler", "unit": "water"}))
         .await;
     assert_eq!(
         (s, v["field"].as_str()),
@@ -638,7 +638,7 @@ async fn reference_and_docs(app: &App) {
         .post(
             "admin",
             "/api/v1/users",
-            json!({"username": "y", "password": "long-enough-pw", "role": "handler"}),
+            json!({"username": "y", "password": "Long-enough-pw1", "role": "handler"}),
         )
         .await;
     assert_eq!(
@@ -649,7 +649,7 @@ async fn reference_and_docs(app: &App) {
         .post(
             "operator",
             "/api/v1/users",
-            json!({"username": "z", "password": "long-enough-pw", "role": "admin"}),
+            json!({"username": "z", "password": "Long-enough-pw1", "role": "admin"}),
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);

@@ -23,7 +23,9 @@ use jiesu_domain::{
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod audit_chain;
 pub mod testing;
+pub use audit_chain::{BrokenLink, ChainHash, ChainReport};
 mod types;
 pub use types::*;
 mod webhooks;
@@ -255,18 +257,82 @@ impl Store {
     ) -> Result<()> {
         delegate!(self.create_session(token_hash, user_id, now, expires))
     }
-    /// The user behind a live session token (hash), if any.
+    /// The user behind a live session token (hash), if any (no idle limit).
     pub async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        delegate!(self.session_user(token_hash, now))
+        delegate!(self.session_user(token_hash, now, None))
+    }
+    /// [`Store::session_user`] for a session also used within `idle` (the use is recorded).
+    pub async fn active_session_user(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        idle: jiff::SignedDuration,
+    ) -> Result<Option<User>> {
+        delegate!(self.session_user(token_hash, now, Some(idle)))
     }
     pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<bool> {
         delegate!(self.revoke_session(token_hash, now))
     }
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        delegate!(self.user_by_id(id))
+    }
+    /// A new password hash; `must_change` forces its holder to change it first.
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        must_change: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.set_password(user_id, password_hash, must_change, now))
+    }
+    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> Result<()> {
+        delegate!(self.set_user_disabled(user_id, disabled))
+    }
+    /// Ends a user's live sessions but `keep` (a token hash); returns how many.
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        delegate!(self.revoke_user_sessions(user_id, keep, now))
+    }
+    /// One failed login against each key; the counts within `window` after it.
+    pub async fn throttle_fail(
+        &self,
+        keys: &[String],
+        now: Timestamp,
+        window: jiff::SignedDuration,
+    ) -> Result<Vec<i64>> {
+        delegate!(self.throttle_fail(keys, now, window))
+    }
+    /// The failed logins counted within `window` per key.
+    pub async fn throttle_counts(
+        &self,
+        keys: &[String],
+        now: Timestamp,
+        window: jiff::SignedDuration,
+    ) -> Result<Vec<i64>> {
+        delegate!(self.throttle_counts(keys, now, window))
+    }
+    pub async fn throttle_clear(&self, keys: &[String]) -> Result<()> {
+        delegate!(self.throttle_clear(keys))
+    }
 
     // ---- audit ----
 
+    /// Appends to the audit chain with SHA-256 links.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
-        delegate!(self.audit(entry))
+        delegate!(self.audit(entry, ChainHash::Sha256))
+    }
+    /// Appends to the audit chain with links of `alg` (the deployment's choice).
+    pub async fn audit_with(&self, entry: &AuditEntry, alg: ChainHash) -> Result<()> {
+        delegate!(self.audit(entry, alg))
+    }
+    /// Recomputes the whole audit chain; names the first broken link.
+    pub async fn verify_audit(&self) -> Result<ChainReport> {
+        delegate!(self.verify_audit())
     }
     pub async fn audit_for(&self, target_type: &str, target_id: &str) -> Result<Vec<AuditEntry>> {
         delegate!(self.audit_for(target_type, target_id))

@@ -48,6 +48,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "case_deliveries",
         include_str!("../migrations/postgres/0008_case_deliveries.sql"),
     ),
+    (
+        9,
+        "identity",
+        include_str!("../migrations/postgres/0009_identity.sql"),
+    ),
+    (
+        10,
+        "audit_chain",
+        include_str!("../migrations/postgres/0010_audit_chain.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     let opts: sqlx::postgres::PgConnectOptions = url

@@ -49,6 +49,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "case_deliveries",
         include_str!("../migrations/sqlite/0008_case_deliveries.sql"),
     ),
+    (
+        9,
+        "identity",
+        include_str!("../migrations/sqlite/0009_identity.sql"),
+    ),
+    (
+        10,
+        "audit_chain",
+        include_str!("../migrations/sqlite/0010_audit_chain.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};

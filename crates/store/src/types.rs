@@ -126,6 +126,9 @@ pub struct User {
     pub unit_code: Option<String>,
     pub disabled: bool,
     pub created_at: Timestamp,
+    /// Set by an admin's reset: the holder must choose a new password before anything else.
+    pub must_change_password: bool,
+    pub password_changed_at: Timestamp,
 }
 
 impl User {

@@ -50,6 +50,45 @@ pub struct District {
     /// need it; a number typed into the text would otherwise reach every reader.
     #[serde(default)]
     pub mask_numbers_in_text: bool,
+    /// What an account's password must be (等保 身份鉴别); `[passwords]` in district.toml.
+    #[serde(default)]
+    pub passwords: PasswordPolicy,
+    /// The audit chain's hash function for new rows: `sha256` (default) or `sm3` (密评).
+    #[serde(default = "default_audit_hash")]
+    pub audit_hash: String,
+}
+
+fn default_audit_hash() -> String {
+    "sha256".into()
+}
+
+/// The password rules of a deployment. The checks themselves are the domain's
+/// (`jiesu_domain::password`); a well-known weak list is built in beside `weak`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// Fewest characters.
+    pub min_length: u32,
+    /// Of lower case, upper case, digits and other characters, how many kinds must appear.
+    pub min_classes: u32,
+    /// Refuse a password that contains the username (ignoring case).
+    pub forbid_username: bool,
+    /// More passwords to refuse (ignoring case), beside the built-in list.
+    pub weak: Vec<String>,
+    /// Days a password lasts before its holder must change it; 0 for never.
+    pub max_age_days: u32,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 10,
+            min_classes: 3,
+            forbid_username: true,
+            weak: Vec::new(),
+            max_age_days: 0,
+        }
+    }
 }
 
 /// 街道 a street (sub-district).

@@ -73,6 +73,10 @@ struct RawDistrict {
     time_zone: Spanned<String>,
     #[serde(default)]
     mask_numbers_in_text: bool,
+    #[serde(default)]
+    passwords: Option<Spanned<crate::PasswordPolicy>>,
+    #[serde(default)]
+    audit_hash: Option<Spanned<String>>,
 }
 
 pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
@@ -105,12 +109,59 @@ pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
             "must name an IANA time zone such as \"Asia/Shanghai\"".to_owned(),
         ));
     }
+    let passwords = match raw.passwords {
+        None => crate::PasswordPolicy::default(),
+        Some(p) => {
+            let at = line(&p.span());
+            let p = p.into_inner();
+            if !(8..=128).contains(&p.min_length) {
+                errors.push(WorldError::key(
+                    file,
+                    at,
+                    "passwords.min_length",
+                    format!(
+                        "{} is outside 8–128 (等保 asks for at least 8)",
+                        p.min_length
+                    ),
+                ));
+            }
+            if !(1..=4).contains(&p.min_classes) {
+                errors.push(WorldError::key(
+                    file,
+                    at,
+                    "passwords.min_classes",
+                    format!(
+                        "{} is not 1–4 (lower, upper, digits, other characters)",
+                        p.min_classes
+                    ),
+                ));
+            }
+            p
+        }
+    };
+    let audit_hash = match raw.audit_hash {
+        None => "sha256".to_string(),
+        Some(h) => {
+            let v = h.get_ref().trim().to_ascii_lowercase();
+            if v != "sha256" && v != "sm3" {
+                errors.push(WorldError::key(
+                    file,
+                    line(&h.span()),
+                    "audit_hash",
+                    format!("{:?} is not sha256 or sm3", h.get_ref()),
+                ));
+            }
+            v
+        }
+    };
     let district = District {
         code: raw.code.into_inner(),
         name: raw.name.into_inner(),
         population: raw.population,
         time_zone: raw.time_zone.into_inner(),
         mask_numbers_in_text: raw.mask_numbers_in_text,
+        passwords,
+        audit_hash,
     };
     (Some(district), errors)
 }

@@ -2,6 +2,7 @@
 //! here. Subcommands whose work already lives in a module of its own (`bench`, `report`,
 //! `rollup`) are called from `main.rs` directly.
 
+pub mod audit;
 pub mod demo;
 pub mod export;
 pub mod import;

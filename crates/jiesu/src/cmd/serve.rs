@@ -30,6 +30,17 @@ pub async fn serve(
     webhook_lease_secs: u64,
 ) -> Result<()> {
     let mut state = AppState::from_app(app);
+    // Behind a reverse proxy that sets X-Forwarded-For (see docs/security.md), login throttling
+    // and the audit log use the address it reports; never set this on a directly exposed port.
+    state.trust_proxy = std::env::var("JIESU_TRUST_PROXY").is_ok_and(|v| v == "1" || v == "true");
+    if let Ok(v) = std::env::var("JIESU_SESSION_IDLE_MINS") {
+        let mins: i64 = v
+            .parse()
+            .ok()
+            .filter(|m| (1..=24 * 60).contains(m))
+            .with_context(|| format!("JIESU_SESSION_IDLE_MINS={v}: minutes, 1 to 1440"))?;
+        state.session_idle = jiff::SignedDuration::from_mins(mins);
+    }
     if let Some(path) = &index {
         let idx = jiesu_text::search::SearchIndex::open(path)
             .with_context(|| format!("opening the index {}", path.display()))?;
@@ -74,9 +85,33 @@ pub async fn serve(
         .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
     println!("jiesu serving on http://{addr} ({})", state.backend());
-    jiesu_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    jiesu_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (what systemd, Docker and Kubernetes send to stop a
+/// service): either way the server stops accepting and lets in-flight answers (an export, a
+/// filing) finish before the process ends.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM handler unavailable; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: draining in-flight requests");
 }

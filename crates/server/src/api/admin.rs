@@ -46,6 +46,67 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+type IdPath = Result<axum::extract::Path<i64>, axum::extract::rejection::PathRejection>;
+
+/// `POST /users/{id}/disable`: the account can no longer log in; its sessions end now.
+pub async fn disable_user(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    id: IdPath,
+) -> ApiResult<Json<User>> {
+    let axum::extract::Path(id) = id?;
+    let u = accounts::set_disabled(&app, &user, id, true).await?;
+    app.sessions.forget_user(id);
+    Ok(Json(u))
+}
+
+/// `POST /users/{id}/enable`.
+pub async fn enable_user(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    id: IdPath,
+) -> ApiResult<Json<User>> {
+    let axum::extract::Path(id) = id?;
+    Ok(Json(accounts::set_disabled(&app, &user, id, false).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    pub password: String,
+}
+
+/// `POST /users/{id}/password`: a new password the holder must change at the next login;
+/// every session of the account ends.
+pub async fn reset_password(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    id: IdPath,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> ApiResult<Json<User>> {
+    let axum::extract::Path(id) = id?;
+    let u = accounts::reset_password(&app, &user, id, &body.password).await?;
+    app.sessions.forget_user(id);
+    Ok(Json(u))
+}
+
+#[derive(serde::Serialize)]
+pub struct Revoked {
+    pub revoked: u64,
+}
+
+/// `POST /users/{id}/sessions/revoke`: ends every live session of the account.
+pub async fn revoke_sessions(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    id: IdPath,
+) -> ApiResult<Json<Revoked>> {
+    let axum::extract::Path(id) = id?;
+    let revoked = accounts::revoke_sessions(&app, &user, id).await?;
+    app.sessions.forget_user(id);
+    Ok(Json(Revoked { revoked }))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
@@ -60,6 +121,14 @@ pub async fn audit(
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     let Query(q) = q?;
     Ok(Json(accounts::audit_trail(&app, &user, &q.target).await?))
+}
+
+/// `GET /audit/verify`: the audit chain recomputed (rows, head, first broken link).
+pub async fn verify_audit(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<jiesu_store::ChainReport>> {
+    Ok(Json(accounts::verify_audit(&app, &user).await?))
 }
 
 /// Runs the SLA sweep now (it also runs periodically in the background).

@@ -47,20 +47,15 @@ pub async fn export(
             _ => rest.push((k, v)),
         }
     }
-    let query: crate::api::requests::ListQuery = serde_urlencoded::from_str(
-        &serde_urlencoded::to_string(&rest).map_err(ApiError::internal)?,
+    // Parsed by the list's own extractor, so a bad value names its field as the list does.
+    let uri: axum::http::Uri = format!(
+        "/?{}",
+        serde_urlencoded::to_string(&rest).map_err(ApiError::internal)?
     )
-    .map_err(|e| {
-        let msg = e.to_string();
-        let field = msg.find('`').and_then(|i| {
-            msg[i + 1..]
-                .find('`')
-                .map(|j| msg[i + 1..i + 1 + j].to_string())
-        });
-        let mut err = ApiError::bad_request("bad_query", msg);
-        err.body.field = field;
-        err
-    })?;
+    .parse()
+    .map_err(ApiError::internal)?;
+    let axum::extract::Query(query) =
+        axum::extract::Query::<crate::api::requests::ListQuery>::try_from_uri(&uri)?;
     let filter = authorize(
         &app,
         &user,
@@ -141,7 +136,20 @@ pub async fn export(
             )
         }
     };
-    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    // Nothing is answered before the first chunk (the header and the first page, or the whole
+    // file) is ready: a failure there is a proper error, never an empty 200. A failure later
+    // aborts the transfer, so a client can tell a cut export from a complete one.
+    let mut rx = rx;
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(e)) => return Err(ApiError::internal(e)),
+        None => return Err(ApiError::internal("the export ended before its first byte")),
+    };
+    let rest = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let body = Body::from_stream(tokio_stream::StreamExt::chain(
+        tokio_stream::once(Ok::<_, std::io::Error>(first)),
+        rest,
+    ));
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .header(

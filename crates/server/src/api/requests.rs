@@ -145,6 +145,9 @@ pub async fn act(
     body: Bytes,
 ) -> ApiResult<Json<RequestView>> {
     let Path((id, action)) = path?;
+    // Who may act at all is answered before the body is read: a role without the capability
+    // learns nothing about what a valid command would look like.
+    jiesu_app::require(&user, jiesu_app::Capability::ActOnRequests)?;
     if !ACTIONS.contains(&action.as_str()) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

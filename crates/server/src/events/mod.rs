@@ -93,7 +93,14 @@ pub fn openapi_paths() -> Vec<(String, serde_json::Value)> {
         ("q", "text search"),
     ]
     .iter()
-    .map(|(n, d)| q(n, json!({"type": "string"}), d))
+    .map(|(n, d)| {
+        let schema = if *n == "q" {
+            json!({"type": "string", "maxLength": jiesu_app::requests::MAX_QUERY_CHARS})
+        } else {
+            json!({"type": "string"})
+        };
+        q(n, schema, d)
+    })
     .chain([q(
         "format",
         json!({"enum": ["csv", "xlsx"], "default": "csv"}),

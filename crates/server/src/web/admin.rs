@@ -14,6 +14,7 @@ use jiesu_domain::{Directory, Role};
 use jiesu_world::{DayKind, Span, World};
 
 pub struct UserRow {
+    pub id: i64,
     pub username: String,
     pub display_name: String,
     pub role: String,
@@ -46,6 +47,8 @@ pub struct HolidayRow {
 #[template(path = "admin.html")]
 struct AdminPage {
     nav: Nav,
+    /// The admin's own account id (their row offers a password change, not a reset).
+    me: i64,
     flash: String,
     errors: FieldErrors,
     users: Vec<UserRow>,
@@ -124,11 +127,13 @@ async fn render(
     };
     let mut r = page(&AdminPage {
         nav: Nav::for_user(user, "/admin"),
+        me: user.user.id,
         flash,
         errors,
         users: users
             .iter()
             .map(|u| UserRow {
+                id: u.id,
                 username: u.username.clone(),
                 display_name: u.display_name.clone(),
                 role: u.role.label_zh().into(),
@@ -230,6 +235,10 @@ pub async fn show(
     }
     let flash = match q.ok.as_deref() {
         Some("user") => "账号已创建。",
+        Some("disabled") => "账号已停用，其登录已全部失效。",
+        Some("enabled") => "账号已启用。",
+        Some("revoked") => "该账号的登录已全部失效。",
+        Some("reset") => "密码已重置，该账号下次登录须先修改密码；其登录已全部失效。",
         Some("weights") => "考评权重已保存，即时生效。",
         Some("holidays") => "节假日已保存，即时生效。",
         Some("sla") => "时限已保存，此后派单按新时限计算。",
@@ -295,6 +304,64 @@ pub async fn create_user(
                 .collect();
             render(&app, &user, String::new(), errors, keep).await
         }
+    }
+}
+
+/// `POST /admin/users/{id}/{disable|enable|revoke|password}`: an account's state, for the
+/// admin (never their own). Each ends the account's sessions where it should, and is audited
+/// by the use case.
+pub async fn account_action(
+    State(app): State<AppState>,
+    user: WebUser,
+    axum::extract::Path((id, action)): axum::extract::Path<(i64, String)>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = guard(&user, &form, &headers) {
+        return r;
+    }
+    use jiesu_app::accounts as acc;
+    let (done, ok) = match action.as_str() {
+        "disable" => (
+            acc::set_disabled(&app, &user.user, id, true)
+                .await
+                .map(drop),
+            "disabled",
+        ),
+        "enable" => (
+            acc::set_disabled(&app, &user.user, id, false)
+                .await
+                .map(drop),
+            "enabled",
+        ),
+        "revoke" => (
+            acc::revoke_sessions(&app, &user.user, id).await.map(drop),
+            "revoked",
+        ),
+        "password" => (
+            acc::reset_password(
+                &app,
+                &user.user,
+                id,
+                form.get("password").unwrap_or_default(),
+            )
+            .await
+            .map(drop),
+            "reset",
+        ),
+        _ => return super::error_page(Some(&user), StatusCode::NOT_FOUND, "没有这个操作。"),
+    };
+    app.sessions.forget_user(id);
+    match done.map_err(crate::ApiError::from) {
+        Ok(()) => Redirect::to(&format!("/admin?ok={ok}")).into_response(),
+        Err(e) if e.body.field.is_some() => {
+            let mut errors = FieldErrors::from_api(&e);
+            if let Some((f, _)) = errors.0.first_mut() {
+                *f = format!("reset.{id}");
+            }
+            render(&app, &user, String::new(), errors, Vec::new()).await
+        }
+        Err(e) => api_error_page(&user, &e),
     }
 }
 

@@ -102,6 +102,11 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/rate", post(portal::rate))
         .route("/admin", get(admin::show))
         .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}/{action}", post(admin::account_action))
+        .route(
+            "/account/password",
+            get(session::password_page).post(session::change_password),
+        )
         .route("/admin/weights", post(admin::save_weights))
         .route("/admin/holidays", post(admin::save_holidays))
         .route("/admin/sla", post(admin::save_sla))
@@ -165,7 +170,7 @@ impl Nav {
                 "/callback",
                 "回访台",
                 Capability::CallbackDesk,
-                &[Role::Callback, Role::Admin],
+                &[Role::Callback],
             ),
             ("/requests", "诉求查询", Capability::ReadRequests, &[]),
             ("/dashboard", "考评态势", Capability::ViewAssessment, &[]),

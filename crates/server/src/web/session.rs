@@ -3,7 +3,9 @@
 
 use super::{Nav, page};
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, authenticate, session_token, token_hash, user_for_token};
+use crate::auth::{
+    ClientAddr, SESSION_COOKIE, authenticate, session_token, token_hash, user_for_token,
+};
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -12,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiesu_app::Capability;
 use jiesu_domain::Role;
 use jiesu_store::User;
-use sha2::{Digest, Sha256};
 
 /// A logged-in browser user.
 pub struct WebUser {
@@ -23,12 +24,7 @@ pub struct WebUser {
     token_hash: String,
 }
 
-/// The CSRF token of a session: a hash of the secret session token, so a page from another
-/// site can neither read nor compute it, and nothing extra is stored.
-pub fn csrf_token(session_token: &str) -> String {
-    let d = Sha256::digest(format!("jiesu-csrf\0{session_token}").as_bytes());
-    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::auth::csrf_token;
 
 impl WebUser {
     pub fn role(&self) -> Role {
@@ -86,6 +82,15 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(to_login(parts));
         };
         match user_for_token(app, &token).await {
+            // A reset (or expired) password comes first: every page but the change form and
+            // logout sends the holder there.
+            Ok(user)
+                if jiesu_app::accounts::must_change_password(app, &user)
+                    && parts.uri.path() != PASSWORD_PAGE
+                    && parts.uri.path() != "/logout" =>
+            {
+                Err(Redirect::to(PASSWORD_PAGE).into_response())
+            }
             Ok(user) => Ok(WebUser {
                 user,
                 csrf: csrf_token(&token),
@@ -161,7 +166,11 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login(State(app): State<AppState>, form: axum::Form<LoginForm>) -> Response {
+pub async fn login(
+    State(app): State<AppState>,
+    addr: ClientAddr,
+    form: axum::Form<LoginForm>,
+) -> Response {
     let f = form.0;
     let again = |status: StatusCode, error: String| {
         let mut r = page(&LoginPage {
@@ -179,9 +188,13 @@ pub async fn login(State(app): State<AppState>, form: axum::Form<LoginForm>) -> 
             "请输入用户名和密码。".into(),
         );
     }
-    match authenticate(&app, &f.username, f.password.clone()).await {
+    match authenticate(&app, &f.username, f.password.clone(), &addr.0).await {
         Ok((token, _expires, user)) => {
-            let to = safe_next(Some(&f.next)).unwrap_or_else(|| home_of(user.role).into());
+            let to = if jiesu_app::accounts::must_change_password(&app, &user) {
+                PASSWORD_PAGE.to_string()
+            } else {
+                safe_next(Some(&f.next)).unwrap_or_else(|| home_of(user.role).into())
+            };
             let max_age = app.session_ttl.as_secs().max(0);
             let cookie = format!(
                 "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"
@@ -203,6 +216,92 @@ pub async fn login(State(app): State<AppState>, form: axum::Form<LoginForm>) -> 
     }
 }
 
+/// Where a person changes their own password.
+pub const PASSWORD_PAGE: &str = "/account/password";
+
+#[derive(Template)]
+#[template(path = "account_password.html")]
+struct PasswordPage {
+    nav: Nav,
+    forced: bool,
+    errors: super::FieldErrors,
+    rules: String,
+}
+
+fn password_form(app: &AppState, user: &WebUser, errors: super::FieldErrors) -> Response {
+    let p = &app.dir.world.district.passwords;
+    let mut r = page(&PasswordPage {
+        nav: Nav::for_user(user, PASSWORD_PAGE),
+        forced: jiesu_app::accounts::must_change_password(app, &user.user),
+        rules: format!(
+            "至少{}位；小写字母、大写字母、数字、其他字符中至少{}类；{}不能是常见密码，也不能与当前密码相同。",
+            p.min_length,
+            p.min_classes,
+            if p.forbid_username {
+                "不能包含用户名；"
+            } else {
+                ""
+            }
+        ),
+        errors,
+    });
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub async fn password_page(State(app): State<AppState>, user: WebUser) -> Response {
+    password_form(&app, &user, super::FieldErrors::default())
+}
+
+/// The change-password form: the current password, the new one twice. Other sessions of the
+/// account end; this one stays.
+pub async fn change_password(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: super::FormData,
+) -> Response {
+    if !user.csrf_ok(form.get("csrf"), &headers) {
+        return super::csrf_refused(Some(&user));
+    }
+    let new = form.get("password").unwrap_or_default().to_string();
+    let mut errors = super::FieldErrors::default();
+    if new.is_empty() {
+        errors.add("password", "请输入新密码。");
+    } else if form.get("confirm") != Some(new.as_str()) {
+        errors.add("confirm", "两次输入的新密码不一致。");
+    }
+    if !errors.is_empty() {
+        let mut r = password_form(&app, &user, errors);
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return r;
+    }
+    let current = form.get("current_password").unwrap_or_default().to_string();
+    match jiesu_app::accounts::change_password(&app, &user.user, &user.token_hash, current, &new)
+        .await
+    {
+        Ok(()) => {
+            app.sessions.forget_user(user.user.id);
+            Redirect::to(&format!("{}?changed=1", home_of(user.role()))).into_response()
+        }
+        Err(e) if e.field.is_some() => {
+            let message = match e.code.as_str() {
+                "bad_credentials" => "当前密码不正确。".to_string(),
+                "reused_password" => "新密码不能与当前密码相同。".to_string(),
+                "weak_password" => "新密码不符合密码规则（见上）。".to_string(),
+                _ => e.message.clone(),
+            };
+            let mut errors = super::FieldErrors::default();
+            errors.add(e.field.as_deref().unwrap_or("password"), message);
+            let mut r = password_form(&app, &user, errors);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+        Err(e) => super::api_error_page(&user, &e.into()),
+    }
+}
+
 pub async fn logout(
     State(app): State<AppState>,
     user: WebUser,
@@ -213,6 +312,9 @@ pub async fn logout(
         return super::csrf_refused(Some(&user));
     }
     app.sessions.forget(&user.token_hash);
+    if let Err(e) = jiesu_app::accounts::audit_logout(&app, &user.user).await {
+        tracing::warn!(error = %e, "auditing a logout failed");
+    }
     if let Err(e) = jiesu_app::accounts::close_session(&app, &user.token_hash).await {
         tracing::warn!(error = %e, "revoking a session failed");
     }

@@ -66,6 +66,7 @@ impl App {
         let mut state = AppState::new(store.clone(), Directory::new(w), clock.clone());
         // Scenarios move the clock by weeks; a shift-long session would expire under them.
         state.session_ttl = jiff::SignedDuration::from_hours(24 * 60);
+        state.session_idle = state.session_ttl;
         let dir = state.dir.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
