@@ -73,7 +73,7 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
         AccountForm {
             username: "bench",
             display_name: Some("bench"),
-            password: "bench-password-1",
+            password: "Load-test-pw-2026",
             role: Role::Operator.as_str(),
             unit: None,
         },
@@ -241,7 +241,7 @@ async fn login(addr: SocketAddr) -> Result<String> {
         &post(
             "/api/v1/auth/login",
             None,
-            r#"{"username":"bench","password":"bench-password-1"}"#,
+            r#"{"username":"bench","password":"Load-test-pw-2026"}"#,
         ),
     )
     .await?;

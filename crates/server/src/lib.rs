@@ -9,6 +9,7 @@ pub mod events;
 pub mod open311;
 pub mod openapi;
 pub mod search;
+pub mod throttle;
 pub mod views;
 pub mod web;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub app: App,
     /// Take the client address from `X-Forwarded-For` (behind a trusted reverse proxy).
     pub trust_proxy: bool,
+    /// Rate limits of the public doors (portal, Open311 POST).
+    pub public_limits: Arc<throttle::RateLimiter>,
     pub sessions: Arc<auth::SessionCache>,
     /// How long a login lasts.
     pub session_ttl: jiff::SignedDuration,
@@ -61,6 +64,7 @@ impl AppState {
             app,
             web_cache: Arc::new(web::WebCache::default()),
             trust_proxy: false,
+            public_limits: Arc::new(throttle::RateLimiter::default()),
             sessions: Arc::new(auth::SessionCache::default()),
             session_ttl: auth::SESSION_TTL,
             session_idle: jiesu_app::accounts::IDLE_TIMEOUT,

@@ -190,6 +190,75 @@ pub fn spec() -> Value {
         "/api/v1/open311/keys": {"get": op("Open311 client keys (admin; the keys themselves are never shown again)", None, json!({"type": "array"})), "post": op("issue a key for an Open311 client (admin); the key is in this answer only", Some(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})), json!({"type": "object"}))},
         "/api/v1/open311/keys/{id}/revoke": {"post": op("revoke an Open311 client key (admin)", None, json!({"type": "object"}))},
     });
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
+    for p in ["/api/v1/requests/{id}", "/api/v1/requests/{id}/events"] {
+        paths[p]["get"]["parameters"] = id.clone();
+    }
+    paths["/api/v1/open311/keys/{id}/revoke"]["post"]["parameters"] = id.clone();
+    paths["/api/v1/audit"]["get"]["parameters"] = json!([{"name": "target", "in": "query", "required": true,
+        "schema": {"type": "string", "pattern": "^[a-z_]+:.+$"}, "description": "TYPE:ID such as request:123 or user:7"}]);
+    // Creation answers 201 (an idempotent replay of an intake answers 200).
+    for (p, m) in [
+        ("/api/v1/users", "post"),
+        ("/api/v1/open311/keys", "post"),
+        ("/api/v1/requests", "post"),
+    ] {
+        let ok = paths[p][m]["responses"]["200"].clone();
+        paths[p][m]["responses"]["201"] =
+            json!({"description": "created", "content": ok["content"]});
+        if p == "/api/v1/requests" {
+            paths[p][m]["responses"]["200"]["description"] =
+                json!("the same idempotency_key again: the request it created");
+        } else if let Some(r) = paths[p][m]["responses"].as_object_mut() {
+            r.remove("200");
+        }
+    }
+    paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        ["role"] =
+        json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin"]});
+    let password = json!({"type": "string", "minLength": 8, "maxLength": 1024, "description": "the district's policy ([passwords] in district.toml): by default ≥ 10 characters of 3 kinds, not containing the username, not well-known"});
+    paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        ["password"] = password.clone();
+    let user_op = |summary: &str, body: Option<Value>, ok: Value| {
+        let mut o = op(summary, body, ok);
+        o["parameters"] = id.clone();
+        json!({"post": o})
+    };
+    paths["/api/v1/users/{id}/disable"] = user_op(
+        "disable an account (admin, not its own): no login; its sessions end now",
+        None,
+        r("User"),
+    );
+    paths["/api/v1/users/{id}/enable"] =
+        user_op("enable an account again (admin)", None, r("User"));
+    paths["/api/v1/users/{id}/password"] = user_op(
+        "reset an account's password (admin, not its own): the holder must change it at the next login; its sessions end",
+        Some(
+            json!({"type": "object", "required": ["password"], "properties": {"password": password.clone()}}),
+        ),
+        r("User"),
+    );
+    paths["/api/v1/users/{id}/sessions/revoke"] = user_op(
+        "end every live session of an account (admin)",
+        None,
+        json!({"type": "object", "properties": {"revoked": {"type": "integer"}}}),
+    );
+    let mut change = op(
+        "change your own password: the current one, and a new one under the policy; your other sessions end",
+        Some(
+            json!({"type": "object", "required": ["current_password", "password"], "properties": {"current_password": {"type": "string"}, "password": password}}),
+        ),
+        json!({}),
+    );
+    if let Some(r) = change["responses"].as_object_mut() {
+        r.remove("200");
+    }
+    change["responses"]["204"] = json!({"description": "changed"});
+    paths["/api/v1/auth/password"] = json!({"post": change});
+    paths["/api/v1/audit/verify"] = json!({"get": op("recompute the audit log's hash chain (admin, supervisor): rows, the head to keep elsewhere, the first broken link", None,
+        json!({"type": "object", "properties": {"rows": {"type": "integer"}, "head_seq": {"type": ["integer", "null"]}, "head_hash": {"type": ["string", "null"]}, "broken": {"type": ["object", "null"]}}}))});
+    paths["/api/v1/auth/login"]["post"]["responses"]["200"]["content"] = json!({"application/json": {"schema": {"type": "object", "properties": {
+        "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "user": r("User"), "must_change_password": {"type": "boolean"}}}}});
     for (path, item) in crate::api::analytics::openapi_paths() {
         paths[path] = item;
     }
@@ -214,7 +283,7 @@ pub fn spec() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}},
-                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string"}, "unit_code": {"type": ["string", "null"]}}},
+                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin"]}, "unit_code": {"type": ["string", "null"]}, "disabled": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}, "must_change_password": {"type": "boolean"}, "password_changed_at": {"type": "string", "format": "date-time"}}},
                 "NewRequest": {"type": "object", "required": ["request_type", "text"], "properties": {
                     "request_type": {"enum": ["consultation", "help_request", "complaint", "report", "suggestion", "praise"]},
                     "channel": {"enum": ["hotline", "web", "app", "open311", "device", "enterprise", "import"]},

@@ -222,3 +222,117 @@ async fn long_searches_are_refused_by_field(app: &App) {
 async fn a_search_string_is_bounded() {
     on_every_backend!(long_searches_are_refused_by_field);
 }
+
+async fn public_doors_are_rate_limited(app: &App) {
+    let get = |path: String| async move {
+        app.client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("send")
+    };
+    // Tracking-code lookups: 60 per 10 minutes per address; walking codes is slowed.
+    for i in 0..60 {
+        let r = get(format!("/portal/track?code=XC2611{i:08}")).await;
+        assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS, "lookup {i}");
+    }
+    let r = get("/portal/track?code=XC261100000099".into()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "[{}]",
+        app.backend()
+    );
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().await.unwrap_or_default().contains("12345"));
+    // The page without a code stays open.
+    assert_eq!(get("/portal/track".into()).await.status(), StatusCode::OK);
+    // Filings: 10 per hour per address (even refused ones count).
+    for i in 0..10 {
+        let r = app
+            .client
+            .post(format!("{}/portal", app.base))
+            .body("")
+            .send()
+            .await
+            .expect("send");
+        assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS, "filing {i}");
+    }
+    let r = app
+        .client
+        .post(format!("{}/portal", app.base))
+        .body("")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Open311 POST: 120 a minute per address, answered the spec's way.
+    for i in 0..120 {
+        let r = app
+            .client
+            .post(format!("{}/open311/v2/requests.json", app.base))
+            .send()
+            .await
+            .expect("send");
+        assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS, "post {i}");
+    }
+    let r = app
+        .client
+        .post(format!("{}/open311/v2/requests.json", app.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v[0]["code"], 429, "{v}");
+}
+
+#[tokio::test]
+async fn public_doors_are_rate_limited_per_address() {
+    on_every_backend!(public_doors_are_rate_limited);
+}
+
+async fn openapi_names_what_the_api_takes(app: &App) {
+    let (s, doc) = app.get("admin", "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let p = &doc["paths"];
+    for path in ["/api/v1/requests/{id}", "/api/v1/requests/{id}/events"] {
+        assert_eq!(p[path]["get"]["parameters"][0]["name"], "id", "{path}");
+    }
+    assert_eq!(
+        p["/api/v1/open311/keys/{id}/revoke"]["post"]["parameters"][0]["in"],
+        "path"
+    );
+    assert_eq!(p["/api/v1/audit"]["get"]["parameters"][0]["name"], "target");
+    for path in ["/api/v1/users", "/api/v1/open311/keys", "/api/v1/webhooks"] {
+        assert!(
+            p[path]["post"]["responses"]["201"].is_object(),
+            "{path} answers 201"
+        );
+    }
+    assert!(p["/api/v1/requests"]["post"]["responses"]["201"].is_object());
+    for path in [
+        "/api/v1/auth/password",
+        "/api/v1/users/{id}/disable",
+        "/api/v1/users/{id}/enable",
+        "/api/v1/users/{id}/password",
+        "/api/v1/users/{id}/sessions/revoke",
+    ] {
+        assert!(p[path]["post"].is_object(), "{path} undocumented");
+    }
+    assert!(p["/api/v1/audit/verify"]["get"].is_object());
+    // What the document promises, the server does: a user is created with 201.
+    let (s, v) = app
+        .post(
+            "admin",
+            "/api/v1/users",
+            json!({"username": "doc.check", "password": "Doc-check-2026", "role": "callback"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test]
+async fn openapi_documents_paths_parameters_and_statuses() {
+    on_every_backend!(openapi_names_what_the_api_takes);
+}

@@ -304,6 +304,7 @@ async fn get_top(
 
 async fn post_top(
     State(app): State<AppState>,
+    addr: crate::auth::ClientAddr,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     uri: Uri,
@@ -321,6 +322,18 @@ async fn post_top(
             Err(Open311Error::not_found(format!(
                 "cannot POST to `{name}`; POST requests.{{json,xml}}"
             ))),
+        );
+    }
+    if !app
+        .public_limits
+        .allow(&crate::throttle::OPEN311_POST, &addr.0)
+    {
+        return respond(
+            format,
+            Err(Open311Error::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this client; wait a minute",
+            )),
         );
     }
     respond(format, create_request(&app, &headers, &uri, body).await)

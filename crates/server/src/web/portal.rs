@@ -104,10 +104,31 @@ pub async fn show(State(app): State<AppState>) -> Response {
     render(&app, v, FieldErrors::default(), StatusCode::OK)
 }
 
+/// The page a client that has used up a public limit gets.
+fn slow_down() -> Response {
+    let mut r = error_page(
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+        "操作过于频繁，请稍后再试。如有紧急情况请拨打 12345。",
+    );
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("600"),
+    );
+    r
+}
+
 pub async fn submit(
     State(app): State<AppState>,
+    addr: crate::auth::ClientAddr,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
+    if !app
+        .public_limits
+        .allow(&crate::throttle::PORTAL_FILE, &addr.0)
+    {
+        return slow_down();
+    }
     let mut v = Values::default();
     let mut errors = FieldErrors::default();
     let mut photo: Option<(&'static str, Vec<u8>)> = None;
@@ -358,7 +379,19 @@ async fn render_track(
     r
 }
 
-pub async fn track(State(app): State<AppState>, Query(q): Query<TrackQuery>) -> Response {
+pub async fn track(
+    State(app): State<AppState>,
+    addr: crate::auth::ClientAddr,
+    Query(q): Query<TrackQuery>,
+) -> Response {
+    // Only lookups count; the page itself (no code yet) is free.
+    if q.code.as_deref().is_some_and(|c| !c.trim().is_empty())
+        && !app
+            .public_limits
+            .allow(&crate::throttle::PORTAL_LOOKUP, &addr.0)
+    {
+        return slow_down();
+    }
     let flash = if q.rated.is_some() {
         "感谢您的评价。".to_string()
     } else {
@@ -374,7 +407,17 @@ pub async fn track(State(app): State<AppState>, Query(q): Query<TrackQuery>) -> 
     .await
 }
 
-pub async fn rate(State(app): State<AppState>, form: super::FormData) -> Response {
+pub async fn rate(
+    State(app): State<AppState>,
+    addr: crate::auth::ClientAddr,
+    form: super::FormData,
+) -> Response {
+    if !app
+        .public_limits
+        .allow(&crate::throttle::PORTAL_LOOKUP, &addr.0)
+    {
+        return slow_down();
+    }
     let code = form.text("code").to_uppercase();
     let mut errors = FieldErrors::default();
     let satisfaction = match form.get("satisfaction").map(str::parse::<Satisfaction>) {
