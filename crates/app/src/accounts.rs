@@ -439,19 +439,7 @@ pub async fn reset_password(app: &App, admin: &User, id: i64, new: &str) -> AppR
         .set_password(id, &hashed(new).await?, true, now)
         .await?;
     let ended = app.store.revoke_user_sessions(id, None, now).await?;
-    audit(
-        app,
-        admin,
-        "reset_password",
-        "user",
-        id.to_string(),
-        Some(format!("{}: {ended} sessions ended", target.username)),
-    )
-    .await?;
-    app.store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(AppError::not_found)
+    changed(app, admin, &target, "reset_password", ended).await
 }
 
 /// Disables (or re-enables) account `id`; disabling ends its sessions at once. Audited.
@@ -469,17 +457,29 @@ pub async fn set_disabled(app: &App, admin: &User, id: i64, disabled: bool) -> A
     } else {
         "enable_user"
     };
+    changed(app, admin, &target, action, ended).await
+}
+
+/// Audits an admin's change to `target` (with the sessions it ended) and answers the account
+/// as it is now.
+async fn changed(
+    app: &App,
+    admin: &User,
+    target: &User,
+    action: &str,
+    ended: u64,
+) -> AppResult<User> {
     audit(
         app,
         admin,
         action,
         "user",
-        id.to_string(),
+        target.id.to_string(),
         Some(format!("{}: {ended} sessions ended", target.username)),
     )
     .await?;
     app.store
-        .user_by_id(id)
+        .user_by_id(target.id)
         .await?
         .ok_or_else(AppError::not_found)
 }

@@ -193,6 +193,17 @@ pub fn csrf_token(session_token: &str) -> String {
     d.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Compares a presented secret with the expected one in constant time (the web forms' and the
+/// API's CSRF checks).
+pub fn same_secret(given: &str, want: &str) -> bool {
+    given.len() == want.len()
+        && given
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 /// A state-changing API call authenticated by the session cookie alone must carry the
 /// session's CSRF token in `X-CSRF-Token` (which a cross-site form cannot set); reads and
 /// bearer-token calls need none.
@@ -210,13 +221,7 @@ fn csrf_checked(parts: &Parts, token: &str, via: Via) -> Result<(), ApiError> {
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let same = given.len() == want.len()
-        && given
-            .bytes()
-            .zip(want.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
+    if same_secret(given, &want) {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -35,12 +35,7 @@ impl WebUser {
     pub fn csrf_ok(&self, given: Option<&str>, headers: &HeaderMap) -> bool {
         let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
         let given = given.or(header).unwrap_or("");
-        given.len() == self.csrf.len()
-            && given
-                .bytes()
-                .zip(self.csrf.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        crate::auth::same_secret(given, &self.csrf)
     }
 
     /// Refuses with a page unless the user's role has `cap` (`jiesu_app::policy`).
