@@ -56,6 +56,116 @@ pub struct District {
     /// The audit chain's hash function for new rows: `sha256` (default) or `sm3` (密评).
     #[serde(default = "default_audit_hash")]
     pub audit_hash: String,
+    /// What the public Open311 read side may show; `[publication]` in district.toml.
+    #[serde(default)]
+    pub publication: Publication,
+}
+
+/// The channel codes a request can arrive through (the domain's `Channel`, which this crate
+/// cannot name; a test in jiesu-app keeps the two lists equal).
+pub const CHANNELS: &[&str] = &[
+    "hotline",
+    "web",
+    "app",
+    "open311",
+    "device",
+    "enterprise",
+    "import",
+];
+
+/// The district's publication policy for the public Open311 read side. Which categories may
+/// be published is the `public` column of categories.csv (see [`World::category_is_public`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Publication {
+    /// Channels whose requests may be published. By default only the doors where citizens
+    /// write for themselves (Open311 and the web portal): a caller who phoned 12345 never
+    /// agreed to publication, and device alarms and imports are not citizens' words.
+    pub channels: Vec<String>,
+    /// How much of the location is shown.
+    pub address: AddressPrecision,
+    /// How much of the request's text is shown.
+    pub text: TextRule,
+}
+
+impl Default for Publication {
+    fn default() -> Self {
+        Publication {
+            channels: vec!["open311".into(), "web".into()],
+            address: AddressPrecision::Community,
+            text: TextRule::Redacted,
+        }
+    }
+}
+
+impl Publication {
+    /// Whether requests of `channel` (a [`CHANNELS`] code) may be published.
+    pub fn publishes_channel(&self, channel: &str) -> bool {
+        self.channels.iter().any(|c| c == channel)
+    }
+}
+
+/// How precisely a published request's location is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressPrecision {
+    /// The address as filed, with its coordinates.
+    Full,
+    /// The address cut after the building (号 / 号院 / 号楼), no unit, floor or flat; the
+    /// coordinates rounded to about 100 m.
+    Building,
+    /// The street and community names only, no coordinates.
+    #[default]
+    Community,
+    /// The street name only.
+    Street,
+    /// No location at all.
+    None,
+}
+
+impl AddressPrecision {
+    pub const ALL: &'static [AddressPrecision] = &[
+        AddressPrecision::Full,
+        AddressPrecision::Building,
+        AddressPrecision::Community,
+        AddressPrecision::Street,
+        AddressPrecision::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressPrecision::Full => "full",
+            AddressPrecision::Building => "building",
+            AddressPrecision::Community => "community",
+            AddressPrecision::Street => "street",
+            AddressPrecision::None => "none",
+        }
+    }
+}
+
+/// How much of a published request's text is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextRule {
+    /// The text as stored (the caller's own name and number still masked).
+    Full,
+    /// Phone, ID-card, e-mail, plate, long digit runs and house/flat numbers masked.
+    #[default]
+    Redacted,
+    /// No text: only the service, status and dates are published.
+    None,
+}
+
+impl TextRule {
+    pub const ALL: &'static [TextRule] = &[TextRule::Full, TextRule::Redacted, TextRule::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextRule::Full => "full",
+            TextRule::Redacted => "redacted",
+            TextRule::None => "none",
+        }
+    }
 }
 
 fn default_audit_hash() -> String {
@@ -155,6 +265,10 @@ pub struct Category {
     pub sla_class: Option<String>,
     /// Words that suggest this category (used by rules and the lexicon).
     pub keywords: Vec<String>,
+    /// May requests of this category be published (Open311 read side)? `None` inherits from
+    /// the parent; a root with none is private (see [`World::category_is_public`]).
+    #[serde(default)]
+    pub public: Option<bool>,
 }
 
 /// A deadline class: how long to respond (签收 + first contact) and to complete.
@@ -367,6 +481,18 @@ impl World {
             Responsible::Street => self.street_office(street_code),
             Responsible::Unit(code) => self.unit(code),
         }
+    }
+
+    /// Whether requests of `category_code` may be published: the nearest `public` value on
+    /// the way from the category to its root. Unset all the way up, or an unknown category,
+    /// is private: a category added later is not published until the district decides, and
+    /// a world stored before the flag existed publishes nothing.
+    pub fn category_is_public(&self, category_code: &str) -> bool {
+        self.category_path(category_code)
+            .iter()
+            .rev()
+            .find_map(|c| c.public)
+            .unwrap_or(false)
     }
 
     /// The SLA class of a category, falling back to the policy's default class.

@@ -3,7 +3,7 @@
 //! are checked in `load`.
 
 use crate::error::{WorldError, WorldErrors};
-use crate::table::{Lined, csv_rows, line_of, parse_toml};
+use crate::table::{Lined, csv_rows, csv_rows_with, line_of, parse_toml};
 use crate::{
     AssessmentWeights, Category, Community, DayKind, District, HolidayTable, Place, PlaceKind,
     Responsible, SlaClass, SlaPolicy, Span, Street, Unit, UnitKind,
@@ -77,6 +77,89 @@ struct RawDistrict {
     passwords: Option<Spanned<crate::PasswordPolicy>>,
     #[serde(default)]
     audit_hash: Option<Spanned<String>>,
+    #[serde(default)]
+    publication: Option<Spanned<RawPublication>>,
+}
+
+/// `[publication]`, each value spanned so an error lands on its own line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPublication {
+    #[serde(default)]
+    channels: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    address: Option<Spanned<String>>,
+    #[serde(default)]
+    text: Option<Spanned<String>>,
+}
+
+/// Checks `[publication]` and fills what it leaves out with the defaults.
+fn publication(
+    file: &str,
+    text: &str,
+    raw: Option<Spanned<RawPublication>>,
+    errors: &mut Vec<WorldError>,
+) -> crate::Publication {
+    let mut out = crate::Publication::default();
+    let Some(raw) = raw else {
+        return out;
+    };
+    let line = |s: std::ops::Range<usize>| line_of(text, s.start);
+    let raw = raw.into_inner();
+    if let Some(channels) = raw.channels {
+        out.channels.clear();
+        for c in channels.into_inner() {
+            let at = line(c.span());
+            let c = c.into_inner();
+            if !crate::CHANNELS.contains(&c.as_str()) {
+                errors.push(WorldError::key(
+                    file,
+                    at,
+                    "publication.channels",
+                    format!(
+                        "{c:?} is not a channel (one of {})",
+                        crate::CHANNELS.join(", ")
+                    ),
+                ));
+            } else if !out.channels.contains(&c) {
+                out.channels.push(c);
+            }
+        }
+    }
+    if let Some(a) = raw.address {
+        let at = line(a.span());
+        match crate::AddressPrecision::ALL
+            .iter()
+            .find(|p| p.as_str() == a.get_ref())
+        {
+            Some(p) => out.address = *p,
+            None => errors.push(WorldError::key(
+                file,
+                at,
+                "publication.address",
+                format!(
+                    "{:?} is not one of full, building, community, street, none",
+                    a.get_ref()
+                ),
+            )),
+        }
+    }
+    if let Some(t) = raw.text {
+        let at = line(t.span());
+        match crate::TextRule::ALL
+            .iter()
+            .find(|r| r.as_str() == t.get_ref())
+        {
+            Some(r) => out.text = *r,
+            None => errors.push(WorldError::key(
+                file,
+                at,
+                "publication.text",
+                format!("{:?} is not one of full, redacted, none", t.get_ref()),
+            )),
+        }
+    }
+    out
 }
 
 pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
@@ -154,6 +237,7 @@ pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
             v
         }
     };
+    let publication = publication(file, text, raw.publication, &mut errors);
     let district = District {
         code: raw.code.into_inner(),
         name: raw.name.into_inner(),
@@ -162,6 +246,7 @@ pub(crate) fn district(file: &str, text: &str) -> Parsed<Option<District>> {
         mask_numbers_in_text: raw.mask_numbers_in_text,
         passwords,
         audit_hash,
+        publication,
     };
     (Some(district), errors)
 }
@@ -307,7 +392,7 @@ pub(crate) fn categories(file: &str, text: &str) -> Parsed<Vec<Lined<Category>>>
         "sla_class",
         "keywords",
     ];
-    for row in csv_rows(file, text, &columns, &mut errors) {
+    for row in csv_rows_with(file, text, &columns, &["public"], &mut errors) {
         let code = row.get("code").to_owned();
         if !is_code(&code) {
             errors.push(row.error(
@@ -333,6 +418,19 @@ pub(crate) fn categories(file: &str, text: &str) -> Parsed<Vec<Lined<Category>>>
                 keywords.push(word.to_owned());
             }
         }
+        // Empty inherits from the parent (a root with none is private).
+        let public = match row.get("public") {
+            "" => None,
+            "yes" | "true" => Some(true),
+            "no" | "false" => Some(false),
+            other => {
+                errors.push(row.error(
+                    "public",
+                    format!("{other:?} is not yes or no (or empty to inherit from the parent)"),
+                ));
+                None
+            }
+        };
         out.push(Lined {
             line: row.line,
             value: Category {
@@ -342,6 +440,7 @@ pub(crate) fn categories(file: &str, text: &str) -> Parsed<Vec<Lined<Category>>>
                 responsible,
                 sla_class,
                 keywords,
+                public,
             },
         });
     }
@@ -957,8 +1056,9 @@ pub fn parse_units_csv(file: &str, text: &str) -> Result<Vec<Unit>, WorldErrors>
     strip(units(file, text))
 }
 
-/// Parses `categories.csv` (`code,name,parent,responsible,sla_class,keywords`) and checks the
-/// tree's shape; unit and SLA class references are checked by [`crate::load_sources`].
+/// Parses `categories.csv` (`code,name,parent,responsible,sla_class,keywords`, optionally
+/// `public`) and checks the tree's shape; unit and SLA class references are checked by
+/// [`crate::load_sources`].
 pub fn parse_categories_csv(file: &str, text: &str) -> Result<Vec<Category>, WorldErrors> {
     strip(categories(file, text))
 }

@@ -16,6 +16,8 @@ pub(crate) struct Row<'c> {
     pub line: usize,
     columns: &'c [&'c str],
     fields: Vec<String>,
+    /// Optional columns the header holds, with their fields (absent ones read as empty).
+    optional: Vec<(&'c str, String)>,
 }
 
 impl Row<'_> {
@@ -25,6 +27,12 @@ impl Row<'_> {
             .iter()
             .position(|c| *c == column)
             .and_then(|i| self.fields.get(i))
+            .or_else(|| {
+                self.optional
+                    .iter()
+                    .find(|(c, _)| *c == column)
+                    .map(|(_, v)| v)
+            })
             .map_or("", String::as_str)
     }
 
@@ -51,6 +59,18 @@ pub(crate) fn csv_rows<'c>(
     file: &'c str,
     text: &str,
     columns: &'c [&'c str],
+    errors: &mut Vec<WorldError>,
+) -> Vec<Row<'c>> {
+    csv_rows_with(file, text, columns, &[], errors)
+}
+
+/// As [`csv_rows`], with `optional` columns the header may also hold (at most once each), so
+/// a column added later does not break a deployment's older file.
+pub(crate) fn csv_rows_with<'c>(
+    file: &'c str,
+    text: &str,
+    columns: &'c [&'c str],
+    optional: &'c [&'c str],
     errors: &mut Vec<WorldError>,
 ) -> Vec<Row<'c>> {
     let mut reader = csv::ReaderBuilder::new()
@@ -107,14 +127,40 @@ pub(crate) fn csv_rows<'c>(
             }
         }
     }
+    let mut optional_index: Vec<(&'c str, usize)> = Vec::new();
+    for column in optional {
+        let found: Vec<usize> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h == column)
+            .map(|(i, _)| i)
+            .collect();
+        match found.as_slice() {
+            [] => {}
+            [i] => optional_index.push((column, *i)),
+            _ => {
+                header_ok = false;
+                errors.push(WorldError::column(
+                    file,
+                    1,
+                    column,
+                    "appears more than once in the header".to_owned(),
+                ));
+            }
+        }
+    }
     for name in header.iter() {
-        if !columns.contains(&name) {
+        if !columns.contains(&name) && !optional.contains(&name) {
             header_ok = false;
+            let mut expected = columns.join(",");
+            for o in optional {
+                expected.push_str(&format!(" (optional: {o})"));
+            }
             errors.push(WorldError::column(
                 file,
                 1,
                 name,
-                format!("unknown column; expected {}", columns.join(",")),
+                format!("unknown column; expected {expected}"),
             ));
         }
     }
@@ -147,11 +193,16 @@ pub(crate) fn csv_rows<'c>(
             .iter()
             .map(|&i| record.get(i).unwrap_or("").to_owned())
             .collect();
+        let optional = optional_index
+            .iter()
+            .map(|&(c, i)| (c, record.get(i).unwrap_or("").to_owned()))
+            .collect();
         rows.push(Row {
             file,
             line,
             columns,
             fields,
+            optional,
         });
     }
     rows
