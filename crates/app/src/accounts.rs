@@ -182,6 +182,43 @@ pub async fn audit_trail(app: &App, user: &User, target: &str) -> AppResult<Vec<
     Ok(app.store.audit_for(t, id).await?)
 }
 
+/// Longest value of an audit viewer filter.
+pub const MAX_AUDIT_FILTER_CHARS: usize = 200;
+
+/// The audit log filtered for its viewer (admin and auditor), newest first with the total.
+/// Phone and ID numbers anywhere in a row's detail (an export's raw query, say) are masked:
+/// reading the log must not itself disclose a caller.
+pub async fn audit_search(
+    app: &App,
+    user: &User,
+    q: &jiesu_store::AuditQuery,
+) -> AppResult<jiesu_store::AuditPage> {
+    require(user, Capability::ViewAudit)?;
+    for (field, v) in [
+        ("actor", &q.actor),
+        ("action", &q.action),
+        ("target", &q.target_type),
+        ("target", &q.target_id),
+        ("q", &q.text),
+    ] {
+        if v.as_ref()
+            .is_some_and(|v| v.chars().count() > MAX_AUDIT_FILTER_CHARS)
+        {
+            return Err(AppError::bad_query(
+                field,
+                format!("at most {MAX_AUDIT_FILTER_CHARS} characters"),
+            ));
+        }
+    }
+    let mut page = app.store.audit_query(q).await?;
+    for r in &mut page.rows {
+        if let Some(d) = r.entry.detail.as_mut() {
+            *d = jiesu_text::mask_pii(d);
+        }
+    }
+    Ok(page)
+}
+
 /// Writes one audit entry for `user` (a door's administrative change).
 pub async fn audit(
     app: &App,

@@ -82,6 +82,9 @@ mod analytics_api;
 // 考评 fast path: assessment facts (after the macro, which it uses).
 mod rollup_api;
 pub use rollup_api::assessment_sql;
+// The admin's audit viewer query (after the macro, which it uses).
+mod audit_query_api;
+pub use audit_query_api::{AuditPage, AuditQuery, AuditRow};
 
 impl Store {
     /// `sqlite://path.db` (created if missing) or `postgres://…`. Does not migrate.

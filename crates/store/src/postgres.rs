@@ -82,6 +82,8 @@ mod assessment;
 mod attachments;
 #[path = "backend/audit.rs"]
 mod audit;
+#[path = "backend/audit_query.rs"]
+mod audit_query;
 #[path = "backend/bulk.rs"]
 mod bulk;
 #[path = "backend/conn.rs"]

@@ -645,3 +645,289 @@ pub async fn save_unit(
     )
     .await
 }
+
+// ---- 审计日志: the audit viewer ----
+
+/// Rows per page of the audit viewer.
+const AUDIT_PAGE_SIZE: u32 = 50;
+
+/// The viewer's filters as typed (re-shown in the form and carried by the paging links).
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+pub struct AuditFilters {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    actor: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    target: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    to: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    q: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    page: String,
+}
+
+pub struct AuditRowView {
+    id: i64,
+    seq: String,
+    at: String,
+    actor: String,
+    role: String,
+    action: String,
+    target: String,
+    /// The target's page, where it has one (requests).
+    link: String,
+    detail: String,
+    /// The first broken link of the chain.
+    broken: bool,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPageView {
+    nav: Nav,
+    /// The admin sees the links back to the other admin pages (an auditor cannot open them).
+    admin: bool,
+    f: AuditFilters,
+    errors: FieldErrors,
+    actions: Vec<Opt>,
+    chain_ok: bool,
+    chain_rows: u64,
+    head_seq: String,
+    head_hash: String,
+    broken_id: i64,
+    broken_seq: String,
+    broken_reason: String,
+    total: u64,
+    page: u32,
+    pages: u32,
+    rows: Vec<AuditRowView>,
+    prev: String,
+    next: String,
+}
+
+/// What each audited action is called on the page (an unknown one shows its code).
+const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("login", "登录"),
+    ("login_failed", "登录失败"),
+    ("lockout", "登录锁定"),
+    ("logout", "退出登录"),
+    ("change_password", "修改密码"),
+    ("create_user", "创建账号"),
+    ("disable_user", "停用账号"),
+    ("enable_user", "启用账号"),
+    ("reset_password", "重置密码"),
+    ("revoke_sessions", "注销全部登录"),
+    ("view_caller_identity", "查看来电人信息"),
+    ("export_requests", "导出诉求"),
+    ("edit_weights", "修改考评权重"),
+    ("edit_holidays", "修改节假日"),
+    ("edit_sla", "修改时限"),
+    ("edit_category", "修改分类"),
+    ("edit_unit", "修改单位"),
+    ("create_webhook", "添加推送订阅"),
+    ("disable_webhook", "停用推送订阅"),
+    ("retry_dead_letter", "重试死信"),
+    ("retry_dead_letters", "重试全部死信"),
+    ("open311_key_issued", "签发 Open311 密钥"),
+    ("open311_key_revoked", "吊销 Open311 密钥"),
+];
+
+fn action_label(code: &str) -> String {
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| format!("{l}（{code}）"))
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// Midnight (Beijing) starting `YYYY-MM-DD`, plus `days`.
+fn local_day(s: &str, days: i64) -> Option<jiff::Timestamp> {
+    let d: jiff::civil::Date = s.trim().parse().ok()?;
+    let d = d.checked_add(jiff::Span::new().days(days)).ok()?;
+    let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8));
+    tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        .ok()
+}
+
+/// `GET /admin/audit`: the audit log with filters (actor, action, target, date range, text),
+/// newest first in pages with a count, and the hash chain's state (its head, or the first
+/// broken link). For the admin and the auditor (`Capability::ViewAudit`).
+pub async fn audit(
+    State(app): State<AppState>,
+    user: WebUser,
+    q: Result<Query<AuditFilters>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = user.require(Capability::ViewAudit) {
+        return r;
+    }
+    let mut errors = FieldErrors::default();
+    // A repeated or malformed parameter reads as no filters, with the reason shown.
+    let f = match q {
+        Ok(Query(f)) => f,
+        Err(e) => {
+            errors.add("_form", format!("查询条件有误：{e}"));
+            AuditFilters::default()
+        }
+    };
+    let none_if_empty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let (target_type, target_id) = match f.target.trim().split_once(':') {
+        Some((t, id)) => (none_if_empty(t), none_if_empty(id)),
+        None => (none_if_empty(&f.target), None),
+    };
+    let from = match f.from.trim() {
+        "" => None,
+        s => local_day(s, 0).or_else(|| {
+            errors.add("from", "日期格式应为 2026-11-02");
+            None
+        }),
+    };
+    let to = match f.to.trim() {
+        "" => None,
+        s => local_day(s, 1).or_else(|| {
+            errors.add("to", "日期格式应为 2026-11-02");
+            None
+        }),
+    };
+    let page: u32 = match f.page.trim() {
+        "" => 1,
+        s => s
+            .parse()
+            .ok()
+            .filter(|p| *p >= 1 && *p <= 100_000)
+            .unwrap_or_else(|| {
+                errors.add("page", "页码应为正整数");
+                1
+            }),
+    };
+    let query = jiesu_store::AuditQuery {
+        actor: none_if_empty(&f.actor),
+        action: none_if_empty(&f.action),
+        target_type,
+        target_id,
+        from,
+        to,
+        text: none_if_empty(&f.q),
+        offset: (page - 1) * AUDIT_PAGE_SIZE,
+        limit: AUDIT_PAGE_SIZE,
+    };
+    let found = if errors.is_empty() {
+        match jiesu_app::accounts::audit_search(&app, &user.user, &query).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let e: crate::ApiError = e.into();
+                if e.status.is_server_error() {
+                    return api_error_page(&user, &e);
+                }
+                errors = FieldErrors::from_api(&e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let chain = match jiesu_app::accounts::verify_audit(&app, &user.user).await {
+        Ok(c) => c,
+        Err(e) => return api_error_page(&user, &e.into()),
+    };
+    let (total, found_rows) = found.map(|p| (p.total, p.rows)).unwrap_or_default();
+    let pages = total.div_ceil(AUDIT_PAGE_SIZE as u64).max(1) as u32;
+    let link_to = |p: u32| {
+        let mut g = AuditFilters {
+            page: p.to_string(),
+            ..Default::default()
+        };
+        g.actor.clone_from(&f.actor);
+        g.action.clone_from(&f.action);
+        g.target.clone_from(&f.target);
+        g.from.clone_from(&f.from);
+        g.to.clone_from(&f.to);
+        g.q.clone_from(&f.q);
+        format!(
+            "/admin/audit?{}",
+            serde_urlencoded::to_string(&g).unwrap_or_default()
+        )
+    };
+    let broken_id = chain.broken.as_ref().map(|b| b.id);
+    let rows = found_rows
+        .into_iter()
+        .map(|r| {
+            let e = r.entry;
+            let target = if e.target_id.is_empty() {
+                e.target_type.clone()
+            } else {
+                format!("{}:{}", e.target_type, e.target_id)
+            };
+            let link = if e.target_type == "request" && e.target_id.parse::<i64>().is_ok() {
+                format!("/r/{}", e.target_id)
+            } else {
+                String::new()
+            };
+            AuditRowView {
+                id: r.id,
+                seq: r.seq.map(|s| s.to_string()).unwrap_or_default(),
+                at: super::fmt::datetime(e.at),
+                actor: e.username,
+                role: e
+                    .role
+                    .parse::<Role>()
+                    .map(|r| r.label_zh().to_string())
+                    .unwrap_or(e.role),
+                action: action_label(&e.action),
+                target,
+                link,
+                detail: e.detail.unwrap_or_default(),
+                broken: Some(r.id) == broken_id,
+            }
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut r = super::page(&AuditPageView {
+        nav: Nav::for_user(&user, "/admin/audit"),
+        admin: jiesu_app::policy::allows(user.role(), Capability::EditWorld),
+        actions: AUDIT_ACTIONS
+            .iter()
+            .map(|(c, l)| Opt {
+                code: c.to_string(),
+                label: l.to_string(),
+            })
+            .collect(),
+        chain_ok: chain.ok(),
+        chain_rows: chain.rows,
+        head_seq: chain.head_seq.map(|s| s.to_string()).unwrap_or_default(),
+        head_hash: chain.head_hash.clone().unwrap_or_default(),
+        broken_id: broken_id.unwrap_or_default(),
+        broken_seq: chain
+            .broken
+            .as_ref()
+            .and_then(|b| b.seq)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        broken_reason: chain.broken.map(|b| b.reason).unwrap_or_default(),
+        total,
+        page,
+        pages,
+        rows,
+        prev: if page > 1 {
+            link_to(page - 1)
+        } else {
+            String::new()
+        },
+        next: if page < pages {
+            link_to(page + 1)
+        } else {
+            String::new()
+        },
+        errors,
+        f,
+    });
+    *r.status_mut() = status;
+    r
+}

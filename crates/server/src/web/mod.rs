@@ -101,6 +101,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/track", get(portal::track))
         .route("/portal/rate", post(portal::rate))
         .route("/admin", get(admin::show))
+        .route("/admin/audit", get(admin::audit))
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{id}/{action}", post(admin::account_action))
         .route(
@@ -175,6 +176,12 @@ impl Nav {
             ("/requests", "诉求查询", Capability::ReadRequests, &[]),
             ("/dashboard", "考评态势", Capability::ViewAssessment, &[]),
             ("/admin", "系统管理", Capability::EditWorld, &[]),
+            (
+                "/admin/audit",
+                "审计日志",
+                Capability::ViewAudit,
+                &[Role::Supervisor],
+            ),
         ];
         let role = u.role();
         Nav {
