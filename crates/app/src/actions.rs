@@ -32,6 +32,10 @@ pub async fn perform_as(
         Action::Merge { master_id } => app.store.merge(actor, id, *master_id, now).await?,
         Action::Command(cmd) => app.store.act(&app.dir, actor, id, cmd, now).await?,
     };
+    crate::metrics::action_performed(match act {
+        Action::Merge { .. } => "merge",
+        Action::Command(cmd) => cmd.name(),
+    });
     crate::search::after_write(app.search.as_ref(), &st);
     Ok(st)
 }

@@ -191,6 +191,9 @@ async fn store(
         })
         .await?;
     crate::search::after_write(app.search.as_ref(), &created.state);
+    if !created.replayed {
+        crate::metrics::intake_recorded(created.state.intake.channel.as_str());
+    }
     let suggestions = match suggestions {
         Some(s) => Some(remember(app, &created, s, place_confirmed).await),
         None => None,

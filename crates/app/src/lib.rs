@@ -27,6 +27,7 @@ pub mod error;
 pub mod export;
 pub mod intake;
 pub mod maintenance;
+pub mod metrics;
 pub mod open311;
 pub mod policy;
 pub mod requests;

@@ -21,7 +21,11 @@ pub fn spawn_sweeper(app: App, every: Duration) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match app.store.sweep_sla(app.now()).await {
+            let started = std::time::Instant::now();
+            let swept = app.store.sweep_sla(app.now()).await;
+            let at_ms = jiff::Timestamp::now().as_millisecond();
+            crate::metrics::sweep_finished(started.elapsed(), swept.is_ok(), at_ms);
+            match swept {
                 Ok(r) if r.escalations > 0 => {
                     tracing::info!(escalations = r.escalations, "SLA sweep raised 督办")
                 }

@@ -53,6 +53,12 @@ enum Cmd {
         /// delivery is sent again (by any server) after this.
         #[arg(long, env = "JIESU_WEBHOOK_LEASE_SECS", default_value_t = 30)]
         webhook_lease_secs: u64,
+        /// Serve https with this PEM certificate chain (with --tls-key).
+        #[arg(long, env = "JIESU_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "JIESU_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Build a fresh demo database (Xicheng world, one account per role, N months of history),
     /// then serve it.
@@ -336,7 +342,14 @@ async fn run(cli: Cli) -> Result<()> {
             sweep_every,
             index,
             webhook_lease_secs,
-        } => cmd::serve::run(db, bind, world, sweep_every, index, webhook_lease_secs).await,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| cmd::serve::TlsFiles { cert, key });
+            cmd::serve::run(db, bind, world, sweep_every, index, webhook_lease_secs, tls).await
+        }
         Cmd::Reindex { db, index } => cmd::reindex::run(db, index).await,
         Cmd::Audit {
             cmd: AuditCmd::Verify { db },

@@ -281,6 +281,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let (token, via) = credentials(parts).ok_or_else(ApiError::unauthorized)?;
         let user = user_for_token(app, &token).await?;
+        crate::metrics::note_user(parts, user.id);
         csrf_checked(parts, &token, via)?;
         // After an admin's reset (or past the policy's age) the password comes first; what
         // the holder may still do is see who they are, change it (`change_password`, which

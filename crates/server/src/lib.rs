@@ -6,10 +6,12 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod open311;
 pub mod openapi;
 pub mod search;
 pub mod throttle;
+pub mod tls;
 pub mod views;
 pub mod web;
 
@@ -44,6 +46,14 @@ pub struct AppState {
     pub session_idle: jiff::SignedDuration,
     /// Page data the web UI keeps briefly (the dashboard's month).
     pub web_cache: Arc<web::WebCache>,
+    /// Clients reach this server over https (it terminates TLS, or a proxy in front does):
+    /// every answer carries HSTS and cookies are `Secure`.
+    pub public_https: bool,
+    /// With it, `/metrics` answers only `Authorization: Bearer <token>` (a scraper's secret);
+    /// without it, only an administrator's API token.
+    pub metrics_token: Option<String>,
+    /// Request counts and latencies by route, for `/metrics`.
+    pub http_metrics: Arc<metrics::HttpMetrics>,
 }
 
 /// Handlers reach the context's world, clock and services through the state.
@@ -68,6 +78,9 @@ impl AppState {
             sessions: Arc::new(auth::SessionCache::default()),
             session_ttl: auth::SESSION_TTL,
             session_idle: jiesu_app::accounts::IDLE_TIMEOUT,
+            public_https: false,
+            metrics_token: None,
+            http_metrics: Arc::new(metrics::HttpMetrics::default()),
         }
     }
 }
@@ -78,6 +91,7 @@ impl AppState {
 pub struct ApiJson<T>(pub T);
 
 pub fn router(state: AppState) -> Router {
+    let hsts = state.public_https;
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -119,10 +133,18 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::routes())
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::scrape))
         .nest("/api/v1", api)
         .nest("/open311/v2", open311::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response(move |res| {
+            security_headers(res, hsts)
+        }))
+        // Outermost, so it sees the final status; layered per route, so it sees the template.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .with_state(state)
 }
 
@@ -133,11 +155,24 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// HSTS when clients come over https: a year, so a browser never tries plain http again
+/// (no `includeSubDomains`: other hosts of the district's domain are not ours to bind).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 /// The headers every answer carries unless its handler chose its own: pages and JSON show
 /// callers and cases, so nothing is cached by default (static assets and photos set theirs).
-async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
+async fn security_headers(
+    mut res: axum::response::Response,
+    hsts: bool,
+) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     let h = res.headers_mut();
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -170,34 +205,56 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The peer address reaches handlers (login throttling, the audit log).
+    axum::serve(
+        listener,
+        world_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// [`serve`] over TLS: the listener's connections are handshaken with `tls` (see
+/// [`tls::load_config`]) and the state is marked https (HSTS, `Secure` cookies).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    mut state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    state.public_https = true;
+    let listener = tls::TlsListener::new(listener, tls)?;
+    // `tap_io` only to borrow axum's peer-address plumbing (`Connected`) for our listener.
+    axum::serve(
+        axum::serve::ListenerExt::tap_io(listener, |_| {}),
+        world_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The routes of the world in force.
+fn world_router(state: AppState) -> Router {
     // Routes are built for one world; an admin's edit bumps the revision and the next request
     // rebuilds them around the new directory (cheap, and rare).
     let built: Arc<std::sync::Mutex<(u64, Router)>> = Arc::new(std::sync::Mutex::new((
         state.world.get().0,
         router(state.clone()),
     )));
-    let outer =
-        Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let (rev, dir) = state.world.get();
-            let r = {
-                let mut b = match built.lock() {
-                    Ok(b) => b,
-                    Err(p) => p.into_inner(),
-                };
-                if b.0 != rev {
-                    let mut st = state.clone();
-                    st.app.dir = dir;
-                    *b = (rev, router(st));
-                }
-                b.1.clone()
+    Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+        let (rev, dir) = state.world.get();
+        let r = {
+            let mut b = match built.lock() {
+                Ok(b) => b,
+                Err(p) => p.into_inner(),
             };
-            async move { tower::ServiceExt::oneshot(r, req).await }
-        }));
-    // The peer address reaches handlers (login throttling, the audit log).
-    axum::serve(
-        listener,
-        outer.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+            if b.0 != rev {
+                let mut st = state.clone();
+                st.app.dir = dir;
+                *b = (rev, router(st));
+            }
+            b.1.clone()
+        };
+        async move { tower::ServiceExt::oneshot(r, req).await }
+    }))
 }

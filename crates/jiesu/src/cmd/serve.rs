@@ -8,6 +8,13 @@ use jiesu_server::AppState;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The PEM files of `--tls-cert` and `--tls-key` (clap makes sure both or neither are given).
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     db: String,
     bind: String,
@@ -15,13 +22,18 @@ pub async fn run(
     sweep_every: u64,
     index: Option<PathBuf>,
     webhook_lease_secs: u64,
+    tls: Option<TlsFiles>,
 ) -> Result<()> {
+    // A bad certificate or key is reported before the database is opened or migrated.
+    let tls = tls
+        .map(|t| jiesu_server::tls::load_config(&t.cert, &t.key))
+        .transpose()?;
     let app = open_app(&db, world.as_deref()).await?;
-    serve(app, &bind, sweep_every, index, webhook_lease_secs).await
+    serve_with(app, &bind, sweep_every, index, webhook_lease_secs, tls).await
 }
 
 /// Starts the background workers (search index, SLA sweeper, webhook delivery, model
-/// watcher) and serves until Ctrl-C.
+/// watcher) and serves plain http until Ctrl-C or SIGTERM.
 pub async fn serve(
     app: App,
     bind: &str,
@@ -29,10 +41,46 @@ pub async fn serve(
     index: Option<PathBuf>,
     webhook_lease_secs: u64,
 ) -> Result<()> {
+    serve_with(app, bind, sweep_every, index, webhook_lease_secs, None).await
+}
+
+/// An on/off environment variable: `1` or `true` is on, unset is off, anything else an error
+/// (a typo must not silently turn a security setting off).
+fn env_flag(name: &str) -> Result<bool> {
+    match std::env::var(name) {
+        Err(_) => Ok(false),
+        Ok(v) => match v.as_str() {
+            "1" | "true" => Ok(true),
+            "0" | "false" | "" => Ok(false),
+            _ => anyhow::bail!("{name}={v}: 1 or 0"),
+        },
+    }
+}
+
+/// [`serve`], over TLS when `tls` is given (HSTS and `Secure` cookies then).
+pub async fn serve_with(
+    app: App,
+    bind: &str,
+    sweep_every: u64,
+    index: Option<PathBuf>,
+    webhook_lease_secs: u64,
+    tls: Option<std::sync::Arc<jiesu_server::tls::ServerConfig>>,
+) -> Result<()> {
     let mut state = AppState::from_app(app);
     // Behind a reverse proxy that sets X-Forwarded-For (see docs/security.md), login throttling
     // and the audit log use the address it reports; never set this on a directly exposed port.
     state.trust_proxy = std::env::var("JIESU_TRUST_PROXY").is_ok_and(|v| v == "1" || v == "true");
+    // A proxy in front terminates TLS: the server speaks http to it, but clients are on https,
+    // so HSTS is sent and cookies are Secure all the same.
+    state.public_https = tls.is_some() || env_flag("JIESU_PUBLIC_HTTPS")?;
+    if let Ok(t) = std::env::var("JIESU_METRICS_TOKEN") {
+        // A scraper's secret: long enough that it cannot be guessed over the network.
+        anyhow::ensure!(
+            t.len() >= 16 && t.is_ascii() && !t.contains(char::is_whitespace),
+            "JIESU_METRICS_TOKEN: at least 16 printable ASCII characters, no spaces"
+        );
+        state.metrics_token = Some(t);
+    }
     if let Ok(v) = std::env::var("JIESU_SESSION_IDLE_MINS") {
         let mins: i64 = v
             .parse()
@@ -84,8 +132,16 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
-    println!("jiesu serving on http://{addr} ({})", state.backend());
-    jiesu_server::serve(listener, state, shutdown_signal()).await?;
+    match tls {
+        Some(cfg) => {
+            println!("jiesu serving on https://{addr} ({})", state.backend());
+            jiesu_server::serve_tls(listener, cfg, state, shutdown_signal()).await?;
+        }
+        None => {
+            println!("jiesu serving on http://{addr} ({})", state.backend());
+            jiesu_server::serve(listener, state, shutdown_signal()).await?;
+        }
+    }
     Ok(())
 }
 

@@ -193,7 +193,13 @@ pub fn spawn_delivery_worker(store: Store, cfg: DeliveryConfig) -> tokio::task::
 pub async fn round(store: &Store, client: &reqwest::Client, cfg: &DeliveryConfig) -> bool {
     let mut busy = false;
     match store.outbox_fan_out(Timestamp::now(), 500).await {
-        Ok(n) => busy |= n > 0,
+        Ok(n) => {
+            busy |= n > 0;
+            // Fewer rows than asked for: both outboxes were empty when this round ended.
+            if n < 500 {
+                jiesu_app::metrics::outbox_drained(Timestamp::now().as_millisecond());
+            }
+        }
         Err(e) => tracing::warn!(error = %e, "outbox fan-out failed"),
     }
     let lease_ms = i64::try_from(cfg.lease.as_millis()).unwrap_or(30_000);
@@ -272,6 +278,7 @@ async fn deliver(
                         .and_then(|b| now.checked_add(b).ok())
                 })
                 .flatten();
+            jiesu_app::metrics::webhook_failed(retry_at.is_none());
             if retry_at.is_none() {
                 tracing::warn!(delivery = d.id, webhook = d.webhook_id, error = %err, "webhook delivery dead-lettered");
             }

@@ -76,7 +76,11 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(token) = session_token(parts) else {
             return Err(to_login(parts));
         };
-        match user_for_token(app, &token).await {
+        let found = user_for_token(app, &token).await;
+        if let Ok(u) = &found {
+            crate::metrics::note_user(parts, u.id);
+        }
+        match found {
             // A reset (or expired) password comes first: every page but the change form and
             // logout sends the holder there.
             Ok(user)
@@ -192,7 +196,8 @@ pub async fn login(
             };
             let max_age = app.session_ttl.as_secs().max(0);
             let cookie = format!(
-                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+                secure_attr(&app)
             );
             let mut r = Redirect::to(&to).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -314,9 +319,18 @@ pub async fn logout(
         tracing::warn!(error = %e, "revoking a session failed");
     }
     let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("jiesu_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        secure_attr(&app)
     );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
     r
+}
+
+/// Over https the session cookie is `Secure`: a browser never sends it over plain http (a
+/// downgraded or mistyped `http://` link cannot leak it).
+fn secure_attr(app: &AppState) -> &'static str {
+    if app.public_https { "; Secure" } else { "" }
 }
