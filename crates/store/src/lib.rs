@@ -24,6 +24,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub mod audit_chain;
+pub mod backup;
 pub mod testing;
 pub use audit_chain::{BrokenLink, ChainHash, ChainReport};
 mod types;
