@@ -44,6 +44,13 @@ impl Database {
         })
     }
 
+    /// As `open`, sealing callers with this keyring rather than the environment's.
+    pub async fn open_with(url: &str, pii: jiesu_store::Pii) -> AppResult<Database> {
+        Ok(Database {
+            store: Store::open_with(url, pii).await?,
+        })
+    }
+
     pub fn backend(&self) -> &'static str {
         self.store.backend()
     }

@@ -75,3 +75,56 @@ pub async fn reindex(
     store.close().await;
     report
 }
+
+/// `jiesu backup`: the whole database into `out` (see `jiesu_store::backup`). Errors keep
+/// their message: the operator at the console is the one who fixes them.
+pub async fn backup(
+    url: &str,
+    out: &std::path::Path,
+    force: bool,
+) -> AppResult<jiesu_store::backup::BackupReport> {
+    jiesu_store::backup::backup(url, out, force)
+        .await
+        .map_err(backup_error)
+}
+
+/// `jiesu restore`: a backup into an empty database, verified before it commits.
+pub async fn restore(
+    url: &str,
+    from: &std::path::Path,
+) -> AppResult<jiesu_store::backup::RestoreReport> {
+    jiesu_store::backup::restore(url, from)
+        .await
+        .map_err(backup_error)
+}
+
+fn backup_error(e: jiesu_store::backup::BackupError) -> AppError {
+    use jiesu_store::backup::BackupError as B;
+    let kind = match &e {
+        B::Exists(_) | B::NotEmpty(_) => crate::ErrorKind::Conflict,
+        B::BadFile(_) | B::Schema(_) | B::Unsupported(_) => crate::ErrorKind::Invalid,
+        B::Verify(_) | B::Io(_) | B::Store(_) | B::Db(_) => crate::ErrorKind::Unavailable,
+    };
+    AppError::new(kind, e.code(), e.to_string())
+}
+
+/// Seals every caller under the active key of the environment's keyring and brings the blind
+/// indexes up to date (`jiesu keys rotate`); retires keys nothing uses any more. Opens with
+/// the keyring check, so a keyring that cannot read the database stops before any write.
+pub async fn reseal(
+    url: &str,
+    progress: &mut (dyn FnMut(&jiesu_store::ResealReport) + Send),
+) -> AppResult<jiesu_store::ResealReport> {
+    let store = Store::open(url).await?;
+    let report = store.reseal(progress).await;
+    store.close().await;
+    Ok(report?)
+}
+
+/// What seals this database's callers, by key (`jiesu keys status`). Read-only.
+pub async fn key_status(url: &str) -> AppResult<jiesu_store::KeyStatus> {
+    let store = Store::connect(url).await?;
+    let status = store.key_status().await;
+    store.close().await;
+    Ok(status?)
+}

@@ -29,6 +29,9 @@ pub struct ListQuery {
     pub received_to: Option<String>,
     /// Text contains.
     pub q: Option<String>,
+    /// The caller's phone, matched exactly however written (through the blind index: phones
+    /// are sealed at rest). Only roles that see callers' identities; each search is audited.
+    pub phone: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -54,6 +57,17 @@ fn parse_time(field: &str, v: &Option<String>) -> AppResult<Option<Timestamp>> {
 pub async fn build_filter(app: &App, user: &User, q: &ListQuery) -> AppResult<ListFilter> {
     require(user, Capability::ReadRequests)?;
     let mut f = parse_filter(app, q).await?;
+    if let Some(phone) = &f.phone {
+        if !user.role.sees_caller_identity() {
+            return Err(AppError::forbidden(
+                "only roles that see callers' identities may search by phone",
+            )
+            .with_field("phone"));
+        }
+        // Who looked up which number, without the number: its blind index names it.
+        let index = app.store.pii().phone_index(phone).unwrap_or_default();
+        crate::accounts::audit(app, user, "search_by_phone", "phone", index, None).await?;
+    }
     if user.role == Role::Handler {
         // A handler sees only its unit's requests; without a unit, nothing.
         f.scope_unit = Some(user.unit_code.clone().unwrap_or_default());
@@ -134,6 +148,19 @@ async fn parse_filter(app: &App, q: &ListQuery) -> AppResult<ListFilter> {
         return Err(bad("q", format!("at most {MAX_QUERY_CHARS} characters")));
     }
     f.text = q.q.clone().filter(|s| !s.trim().is_empty());
+    if let Some(p) = &q.phone {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        let shape = p
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+' | '(' | ')'));
+        if !shape || !(3..=20).contains(&digits) || p.chars().count() > 32 {
+            return Err(bad(
+                "phone",
+                "a phone number: 3 to 20 digits, with spaces, dashes, + or brackets".into(),
+            ));
+        }
+        f.phone = Some(p.clone());
+    }
     if let (Some(index), Some(text)) = (&app.search, &f.text)
         && let Some(ids) = crate::search::candidates(index, text).await
     {

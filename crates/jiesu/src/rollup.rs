@@ -340,7 +340,8 @@ mod tests {
         let Ok(admin) = std::env::var("JIESU_TEST_PG_URL") else {
             return;
         };
-        let db = jiesu_store::testing::TestDb::postgres(&admin)
+        // Replayed through `Store::open` with the environment's keyring (none in tests).
+        let db = jiesu_store::testing::TestDb::postgres_with(&admin, jiesu_store::Pii::off())
             .await
             .unwrap();
         db.store.close().await;

@@ -93,6 +93,8 @@ fn add_user(db: &str, name: &str, role: &str, unit: Option<&str>) {
         args.extend(["--unit", u]);
     }
     let mut child = Command::new(BIN)
+        // Callers sealed at rest, as in production: kills must not break that either.
+        .env("JIESU_PII_KEYRING", jiesu_store::testing::TEST_KEYRING)
         .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -110,6 +112,8 @@ fn add_user(db: &str, name: &str, role: &str, unit: Option<&str>) {
 /// Starts `jiesu serve` on a free port; returns the process and its base URL.
 fn start_server(db: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
+        // Callers sealed at rest, as in production: kills must not break that either.
+        .env("JIESU_PII_KEYRING", jiesu_store::testing::TEST_KEYRING)
         .args([
             "serve",
             "--db",
@@ -272,7 +276,9 @@ async fn load(
 }
 
 async fn db_event_ids(db: &str) -> Vec<i64> {
-    let store = Store::connect(db).await.expect("connect");
+    let store = Store::connect_with(db, jiesu_store::testing::test_pii())
+        .await
+        .expect("connect");
     let mut ids = Vec::new();
     loop {
         let page = store
@@ -365,6 +371,8 @@ async fn scenario(db: &str, servers: usize, kills: usize) {
     auditor.await.expect("auditor");
     // The chain survived every kill: each row links to the one before.
     let out = Command::new(BIN)
+        // Callers sealed at rest, as in production: kills must not break that either.
+        .env("JIESU_PII_KEYRING", jiesu_store::testing::TEST_KEYRING)
         .args(["audit", "verify", "--db", db])
         .output()
         .expect("jiesu audit verify");

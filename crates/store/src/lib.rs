@@ -17,16 +17,18 @@
 )]
 
 use jiesu_domain::{
-    Actor, Command, DomainError, Event, EventKind, Intake, NewEvent, RequestId, RequestState,
-    Status,
+    Actor, Channel, Command, DomainError, Event, EventKind, Intake, NewEvent, RequestId,
+    RequestState, Status,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub mod audit_chain;
 pub mod backup;
+pub mod pii;
 pub mod testing;
 pub use audit_chain::{BrokenLink, ChainHash, ChainReport};
+pub use pii::{Algorithm, Keyring, Pii, PiiError, SealedWith};
 mod types;
 pub use types::*;
 mod webhooks;
@@ -55,6 +57,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("bad database url: {0}")]
     BadUrl(String),
+    /// The PII keyring is wrong for this database, or a sealed value does not open.
+    #[error(transparent)]
+    Pii(#[from] PiiError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -88,12 +93,19 @@ mod audit_query_api;
 pub use audit_query_api::{AuditPage, AuditQuery, AuditRow};
 
 impl Store {
-    /// `sqlite://path.db` (created if missing) or `postgres://…`. Does not migrate.
+    /// `sqlite://path.db` (created if missing) or `postgres://…`, with the PII keyring the
+    /// environment names (`Pii::from_env`). Does not migrate.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, Pii::from_env()?).await
+    }
+
+    /// As `connect`, with this keyring (or none: `Pii::off()`).
+    pub async fn connect_with(url: &str, pii: Pii) -> Result<Store> {
+        let pii = std::sync::Arc::new(pii);
         if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(sqlite::Db::connect(url).await?))
+            Ok(Store::Sqlite(sqlite::Db::connect(url, pii).await?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(postgres::Db::connect(url).await?))
+            Ok(Store::Postgres(postgres::Db::connect(url, pii).await?))
         } else {
             Err(StoreError::BadUrl(format!(
                 "`{url}`: use sqlite://FILE or postgres://…"
@@ -101,11 +113,50 @@ impl Store {
         }
     }
 
-    /// Connects and applies pending migrations.
+    /// Connects, applies pending migrations and checks the PII keyring against the keys this
+    /// database's rows were sealed with (`check_keys`).
     pub async fn open(url: &str) -> Result<Store> {
-        let s = Self::connect(url).await?;
+        Self::open_with(url, Pii::from_env()?).await
+    }
+
+    /// As `open`, with this keyring.
+    pub async fn open_with(url: &str, pii: Pii) -> Result<Store> {
+        let s = Self::connect_with(url, pii).await?;
         s.migrate().await?;
+        s.check_keys().await?;
         Ok(s)
+    }
+
+    /// The keyring (or its absence) this store seals callers' data with.
+    pub fn pii(&self) -> &Pii {
+        match self {
+            Store::Sqlite(db) => &db.pii,
+            Store::Postgres(db) => &db.pii,
+        }
+    }
+
+    /// Refuses a keyring that cannot read this database: no keyring while rows are sealed, a
+    /// key whose id is known here but whose bytes differ, or a keyring lacking a key that
+    /// still seals rows (`keys rotate` retires a key once nothing uses it). Registers the
+    /// keyring's keys otherwise.
+    pub async fn check_keys(&self) -> Result<()> {
+        delegate!(self.check_keys())
+    }
+
+    /// Seals every caller still in plaintext or under a key other than the active one, and
+    /// brings every blind index up to date; then retires the keys nothing uses any more.
+    /// Resumable: each batch commits on its own. `progress` gets the running totals.
+    pub async fn reseal(
+        &self,
+        progress: &mut (dyn FnMut(&ResealReport) + Send),
+    ) -> Result<ResealReport> {
+        delegate!(self.reseal(progress))
+    }
+
+    /// How many requests' callers are sealed under each key (or plaintext), and the keys
+    /// registered in this database.
+    pub async fn key_status(&self) -> Result<KeyStatus> {
+        delegate!(self.key_status())
     }
 
     pub fn backend(&self) -> &'static str {
@@ -741,6 +792,56 @@ fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Field names bound into each sealed value (see `Pii::seal`).
+const CALLER_NAME: &str = "caller.name";
+const CALLER_PHONE: &str = "caller.phone";
+
+fn sealed_caller(pii: &Pii, c: &jiesu_domain::Caller) -> jiesu_domain::Caller {
+    jiesu_domain::Caller {
+        name: c.name.as_deref().map(|v| pii.seal(CALLER_NAME, v)),
+        phone: c.phone.as_deref().map(|v| pii.seal(CALLER_PHONE, v)),
+    }
+}
+
+fn open_caller(pii: &Pii, c: &mut jiesu_domain::Caller) -> Result<()> {
+    if let Some(v) = &mut c.name {
+        *v = pii.open(CALLER_NAME, v)?;
+    }
+    if let Some(v) = &mut c.phone {
+        *v = pii.open(CALLER_PHONE, v)?;
+    }
+    Ok(())
+}
+
+/// A request's state as stored: the caller sealed (the state in memory stays plain).
+fn state_json(pii: &Pii, st: &RequestState) -> Result<String> {
+    if !pii.is_on() {
+        return to_json(st);
+    }
+    let mut sealed = st.clone();
+    sealed.intake.caller = sealed_caller(pii, &st.intake.caller);
+    to_json(&sealed)
+}
+
+/// An event's payload as stored: only `Received` carries the caller.
+fn event_json(pii: &Pii, kind: &EventKind) -> Result<String> {
+    match kind {
+        EventKind::Received { intake } if pii.is_on() => {
+            let mut intake = intake.clone();
+            intake.caller = sealed_caller(pii, &intake.caller);
+            to_json(&EventKind::Received { intake })
+        }
+        _ => to_json(kind),
+    }
+}
+
+fn open_event(pii: &Pii, kind: &mut EventKind) -> Result<()> {
+    if let EventKind::Received { intake } = kind {
+        open_caller(pii, &mut intake.caller)?;
+    }
+    Ok(())
+}
+
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -817,6 +918,8 @@ pub struct Open311Query {
     pub ids: Vec<RequestId>,
     /// Only these categories (empty: any).
     pub categories: Vec<String>,
+    /// Only requests that came through these channels (empty: any).
+    pub channels: Vec<Channel>,
     /// Only these statuses (empty: any).
     pub statuses: Vec<Status>,
     /// Received at or after.

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_chain",
         include_str!("../migrations/postgres/0010_audit_chain.sql"),
     ),
+    (
+        11,
+        "pii",
+        include_str!("../migrations/postgres/0011_pii.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     let opts: sqlx::postgres::PgConnectOptions = url
@@ -90,6 +95,8 @@ mod bulk;
 mod conn;
 #[path = "backend/engine.rs"]
 mod engine;
+#[path = "backend/keys.rs"]
+mod keys;
 #[path = "backend/lifecycle.rs"]
 mod lifecycle;
 #[path = "backend/open311.rs"]

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_chain",
         include_str!("../migrations/sqlite/0010_audit_chain.sql"),
     ),
+    (11, "pii", include_str!("../migrations/sqlite/0011_pii.sql")),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -107,6 +108,8 @@ mod bulk;
 mod conn;
 #[path = "backend/engine.rs"]
 mod engine;
+#[path = "backend/keys.rs"]
+mod keys;
 #[path = "backend/lifecycle.rs"]
 mod lifecycle;
 #[path = "backend/open311.rs"]

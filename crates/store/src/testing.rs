@@ -1,7 +1,7 @@
 //! Fresh databases for tests: a temporary SQLite file always, and a new PostgreSQL database on
 //! the server named by `JIESU_TEST_PG_URL` when that is set (CI sets it).
 
-use crate::{Result, Store};
+use crate::{Keyring, Pii, Result, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -26,11 +26,31 @@ fn unique() -> String {
     )
 }
 
+/// The keyring every test database is sealed with, so every test runs with callers' data
+/// encrypted at rest as production does. Fixed keys, for tests only.
+pub const TEST_KEYRING: &str = r#"
+algorithm = "aes-256-gcm"
+index_key = "dGVzdC1vbmx5IGJsaW5kIGluZGV4IGtleSAzMiBieSE="
+[[keys]]
+id = "test"
+key = "dGVzdC1vbmx5IGFlcy0yNTYtZ2NtIGtleSAzMiBieSE="
+"#;
+
+/// A store handle on a test database must use the same keyring: `Store::open_with(url, test_pii())`.
+pub fn test_pii() -> Pii {
+    Pii::with_keyring(Keyring::from_toml(TEST_KEYRING).expect("the test keyring parses"))
+}
+
 impl TestDb {
     pub async fn sqlite() -> Result<TestDb> {
+        Self::sqlite_with(test_pii()).await
+    }
+
+    /// A SQLite test database with this keyring (or `Pii::off()`).
+    pub async fn sqlite_with(pii: Pii) -> Result<TestDb> {
         let path = std::env::temp_dir().join(format!("jiesu_test_{}.db", unique()));
         let url = format!("sqlite://{}", path.display());
-        let store = Store::open(&url).await?;
+        let store = Store::open_with(&url, pii).await?;
         Ok(TestDb {
             url,
             store,
@@ -41,6 +61,11 @@ impl TestDb {
 
     /// A new database on the PostgreSQL server of `admin_url`.
     pub async fn postgres(admin_url: &str) -> Result<TestDb> {
+        Self::postgres_with(admin_url, test_pii()).await
+    }
+
+    /// A PostgreSQL test database with this keyring (or `Pii::off()`).
+    pub async fn postgres_with(admin_url: &str, pii: Pii) -> Result<TestDb> {
         use sqlx::Connection;
         let name = format!("jiesu_test_{}", unique());
         let mut conn = sqlx::PgConnection::connect(admin_url).await?;
@@ -50,7 +75,7 @@ impl TestDb {
         conn.close().await?;
         let (base, _) = admin_url.rsplit_once('/').unwrap_or((admin_url, ""));
         let url = format!("{base}/{name}");
-        let store = Store::open(&url).await?;
+        let store = Store::open_with(&url, pii).await?;
         Ok(TestDb {
             url,
             store,

@@ -44,6 +44,8 @@ pub struct ListFilter {
     pub received_to: Option<Timestamp>,
     /// Substring of the request text.
     pub text: Option<String>,
+    /// The caller's phone, matched exactly (however written) through its blind index.
+    pub phone: Option<String>,
     /// Only these request ids (candidates from the full-text index; order is not kept).
     pub ids: Option<Vec<i64>>,
     /// Only requests this unit leads or co-handles (a handler's view).
@@ -152,4 +154,32 @@ pub struct AuditEntry {
     pub target_type: String,
     pub target_id: String,
     pub detail: Option<String>,
+}
+
+/// What `Store::reseal` did (running totals while it runs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResealReport {
+    /// Requests looked at.
+    pub scanned: u64,
+    /// Request states whose caller was sealed again (plaintext, or under an older key).
+    pub states: u64,
+    /// `received` events whose caller was sealed again.
+    pub events: u64,
+    /// Blind indexes written or corrected.
+    pub indexes: u64,
+    /// Keys no row uses any more, retired at the end.
+    pub retired: Vec<String>,
+}
+
+/// What seals this database's callers: counts of stored name/phone values by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KeyStatus {
+    /// `(key id or "plaintext", values)`, in the states and the `received` events together.
+    pub values_by_key: Vec<(String, u64)>,
+    /// Requests whose blind index is missing or wrong for the keyring in force.
+    pub stale_indexes: u64,
+    /// Keys registered here: (id, algorithm, retired).
+    pub registered: Vec<(String, String, bool)>,
+    /// The key that seals now (none: no keyring).
+    pub active: Option<String>,
 }

@@ -130,7 +130,9 @@ async fn concurrent_writers_on_one_request_serialise() {
         let dir = dir.clone();
         async move {
             // Two "servers" on one database.
-            let other = Store::open(&db.url).await.expect("second store");
+            let other = Store::open_with(&db.url, jiesu_store::testing::test_pii())
+                .await
+                .expect("second store");
             let st = create(
                 &db.store,
                 &dir,
@@ -201,8 +203,12 @@ async fn sla_sweep_is_exactly_once_across_servers_and_restarts() {
                 ids.push(st.id);
             }
             let late = t0() + SignedDuration::from_hours(24 * 30);
-            let a = Store::open(&db.url).await.expect("server a");
-            let b = Store::open(&db.url).await.expect("server b");
+            let a = Store::open_with(&db.url, jiesu_store::testing::test_pii())
+                .await
+                .expect("server a");
+            let b = Store::open_with(&db.url, jiesu_store::testing::test_pii())
+                .await
+                .expect("server b");
             let (ra, rb) = tokio::join!(a.sweep_sla(late), b.sweep_sla(late));
             let total = ra.expect("a").escalations + rb.expect("b").escalations;
             // Each request: response and completion breached, once each.
@@ -210,7 +216,9 @@ async fn sla_sweep_is_exactly_once_across_servers_and_restarts() {
             a.close().await;
             b.close().await;
             // "Restart": a new store on the same database finds nothing more to raise.
-            let c = Store::open(&db.url).await.expect("server c");
+            let c = Store::open_with(&db.url, jiesu_store::testing::test_pii())
+                .await
+                .expect("server c");
             assert_eq!(c.sweep_sla(late).await.expect("c").escalations, 0);
             c.close().await;
             for id in ids {

@@ -54,7 +54,7 @@ impl Db {
             .await?;
             for r in &rows {
                 let id: i64 = r.try_get("request_id")?;
-                let e = event_from_row(r)?;
+                let e = event_from_row(r, &self.pii)?;
                 match logs.last_mut() {
                     Some(l) if l.id == id => l.events.push(e),
                     _ => logs.push(jiesu_domain::assessment::RequestLog {

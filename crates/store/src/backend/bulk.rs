@@ -20,7 +20,7 @@ impl Db {
             })
             .collect();
         let mut tx = begin_write(&self.write).await?;
-        Self::bulk_insert_tx(&mut tx, &rows, false).await?;
+        Self::bulk_insert_tx(&mut tx, &rows, false, &self.pii).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -33,6 +33,7 @@ impl Db {
         tx: &mut Tx,
         items: &[BulkRow<'_>],
         publish: bool,
+        pii: &Pii,
     ) -> Result<std::collections::HashMap<String, i64>> {
         // Multi-row INSERTs: with one row per statement the per-statement round trip dominates
         // a bulk load. Rows per statement keep the bind parameters under SQLite's 32,766
@@ -84,7 +85,7 @@ impl Db {
             let sql = values(&req_head, batch.len(), req_cols) + " RETURNING id, tracking_code";
             let mut vals = Vec::with_capacity(batch.len() * req_cols);
             for row in batch {
-                vals.extend(request_values(row.st, row.key)?);
+                vals.extend(request_values(row.st, row.key, pii)?);
             }
             let rows = match bind(sqlx::query(AssertSqlSafe(sql)), vals)
                 .fetch_all(&mut **tx)
@@ -124,7 +125,7 @@ impl Db {
                     V::S(Some(e.actor.role.as_str().to_string())),
                     V::S(e.actor.unit.clone()),
                     V::S(e.reason.clone()),
-                    V::S(Some(to_json(&e.kind)?)),
+                    V::S(Some(event_json(pii, &e.kind)?)),
                 ]);
                 rows += 1;
                 if rows == EV_ROWS {
@@ -211,8 +212,8 @@ impl Db {
     /// exactly the statements intake runs, without the domain around them (for benchmarks).
     pub async fn insert_raw(&self, st: &RequestState, events: &[Event]) -> Result<i64> {
         let mut tx = begin_write(&self.write).await?;
-        let id = Self::insert_request_row(&mut tx, st, None).await?;
-        Self::insert_events(&mut tx, id, events).await?;
+        let id = Self::insert_request_row(&mut tx, st, None, &self.pii).await?;
+        Self::insert_events(&mut tx, id, events, &self.pii).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -265,7 +266,7 @@ impl Db {
             })
             .collect();
         let mut tx = begin_write(&self.write).await?;
-        match Self::bulk_insert_tx(&mut tx, &rows, false).await {
+        match Self::bulk_insert_tx(&mut tx, &rows, false, &self.pii).await {
             Ok(_) => {}
             Err(StoreError::Db(e)) if is_unique_violation_of(&e, IDEMPOTENCY_KEY_KEY) => {
                 return Err(StoreError::Duplicate {

@@ -19,6 +19,8 @@ pub struct Db {
     pub(super) read: Pool,
     /// SQLite only: new requests are written by one task in group commits (see `batch_writer`).
     pub(super) intake: Option<tokio::sync::mpsc::Sender<PendingCreate>>,
+    /// Seals callers' names and phones before every write, opens them on every read.
+    pub(crate) pii: std::sync::Arc<Pii>,
 }
 
 /// A bind value for dynamically built SQL.
@@ -43,20 +45,21 @@ pub(super) fn bind_all<'q>(
 }
 
 impl Db {
-    pub async fn connect(url: &str) -> Result<Db> {
+    pub async fn connect(url: &str, pii: std::sync::Arc<Pii>) -> Result<Db> {
         let (write, read) = connect_pools(url).await?;
         // Group commit: one writer task turns concurrent intakes into one transaction with a
         // few multi-row statements (SQLite has a single writer anyway; PostgreSQL saves a WAL
         // flush and the round trips per request).
         let intake = Some({
             let (tx, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
-            tokio::spawn(batch_writer(write.clone(), rx));
+            tokio::spawn(batch_writer(write.clone(), rx, pii.clone()));
             tx
         });
         Ok(Db {
             write,
             read,
             intake,
+            pii,
         })
     }
 
@@ -137,12 +140,14 @@ pub(super) fn actor_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Actor> {
 }
 
 /// A request event from a `request_events` row (seq, at, actor columns, reason, payload).
-pub(super) fn event_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Event> {
+pub(super) fn event_from_row(r: &<DB as sqlx::Database>::Row, pii: &Pii) -> Result<Event> {
+    let mut kind = from_json(&r.try_get::<String, _>("payload")?)?;
+    open_event(pii, &mut kind)?;
     Ok(Event {
         seq: r.try_get("seq")?,
         at: ts(r.try_get("at")?)?,
         actor: actor_from_row(r)?,
         reason: r.try_get("reason")?,
-        kind: from_json(&r.try_get::<String, _>("payload")?)?,
+        kind,
     })
 }

@@ -52,9 +52,9 @@ pub(super) trait Rows: Sync {
 }
 
 /// Requests: their own tables, projection and side tables.
-pub(super) struct RequestRows;
+pub(super) struct RequestRows<'a>(pub(super) &'a Pii);
 
-impl Rows for RequestRows {
+impl Rows for RequestRows<'_> {
     type State = RequestState;
     type Decided = NewEvent;
     type Event = Event;
@@ -64,7 +64,7 @@ impl Rows for RequestRows {
         tx: &mut Tx,
         id: i64,
     ) -> impl Future<Output = Result<Option<RequestState>>> + Send {
-        Db::load_for_update(tx, id)
+        Db::load_for_update(tx, id, self.0)
     }
     fn version(st: &RequestState) -> i64 {
         st.version
@@ -85,7 +85,7 @@ impl Rows for RequestRows {
         events: &[Event],
         _now: Timestamp,
     ) -> impl Future<Output = Result<()>> + Send {
-        Db::write_events(tx, st, prev, events)
+        Db::write_events(tx, st, prev, events, self.0)
     }
     async fn due(&self, read: &Pool, after: i64, now: Timestamp) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(

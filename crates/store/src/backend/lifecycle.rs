@@ -15,7 +15,7 @@ impl Db {
         now: Timestamp,
     ) -> Result<RequestState> {
         // The one command loop (engine.rs).
-        self.run_act(&RequestRows, id, actor, now, |st| {
+        self.run_act(&RequestRows(&self.pii), id, actor, now, |st| {
             if !jiesu_domain::can_see(actor, st) {
                 return Err(StoreError::Domain(DomainError::NotVisible));
             }
@@ -30,9 +30,10 @@ impl Db {
         st: &RequestState,
         prev: i64,
         events: &[Event],
+        pii: &Pii,
     ) -> Result<()> {
-        Self::insert_events(tx, st.id, events).await?;
-        Self::update_projection(tx, st, prev).await?;
+        Self::insert_events(tx, st.id, events, pii).await?;
+        Self::update_projection(tx, st, prev, pii).await?;
         // 考评 facts (rollup.rs), in the same transaction.
         Self::refresh_facts(tx, st.id, events).await?;
         if events.iter().any(|e| {
@@ -63,8 +64,8 @@ impl Db {
             } else {
                 (master, child)
             };
-            let a = Self::load_for_update(&mut tx, first).await?;
-            let b = Self::load_for_update(&mut tx, second).await?;
+            let a = Self::load_for_update(&mut tx, first, &self.pii).await?;
+            let b = Self::load_for_update(&mut tx, second, &self.pii).await?;
             let (c, m) = if child < master { (a, b) } else { (b, a) };
             let mut c = c.ok_or(StoreError::NotFound)?;
             let mut m = m.ok_or_else(|| {
@@ -82,8 +83,8 @@ impl Db {
             let cev = stamp(&mut c, vec![ce], actor, now);
             let mev = stamp(&mut m, vec![me], actor, now);
             let r = async {
-                Self::write_events(&mut tx, &c, cp, &cev).await?;
-                Self::write_events(&mut tx, &m, mp, &mev).await
+                Self::write_events(&mut tx, &c, cp, &cev, &self.pii).await?;
+                Self::write_events(&mut tx, &m, mp, &mev, &self.pii).await
             }
             .await;
             match r {
@@ -100,7 +101,9 @@ impl Db {
 
     pub async fn sweep_sla(&self, now: Timestamp) -> Result<SweepReport> {
         // The one timer sweep (engine.rs); SLA breaches are the request's timers.
-        self.run_sweep(&RequestRows, now, |st| jiesu_domain::sla_breaches(st, now))
-            .await
+        self.run_sweep(&RequestRows(&self.pii), now, |st| {
+            jiesu_domain::sla_breaches(st, now)
+        })
+        .await
     }
 }

@@ -106,6 +106,10 @@ impl Db {
             let cats = q.categories.iter().map(|c| P::S(c.clone())).collect();
             push_in(&mut sql, &mut params, "category", cats);
         }
+        if !q.channels.is_empty() {
+            let chs = q.channels.iter().map(|c| P::S(c.as_str().into())).collect();
+            push_in(&mut sql, &mut params, "channel", chs);
+        }
         if !q.statuses.is_empty() {
             let sts = q.statuses.iter().map(|s| P::S(s.as_str().into())).collect();
             push_in(&mut sql, &mut params, "status", sts);
@@ -144,7 +148,7 @@ impl Db {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<Result<_>>()?;
         rows.into_iter()
-            .map(|(id, code, state)| decode_state(id, code, &state))
+            .map(|(id, code, state)| decode_state(&self.pii, id, code, &state))
             .collect()
     }
 }

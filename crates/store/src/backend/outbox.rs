@@ -241,7 +241,7 @@ impl Db {
             let subject = DeliveredEvent::Request {
                 request_id: r.try_get("request_id")?,
                 tracking_code: r.try_get("tracking_code")?,
-                event: event_from_row(r)?,
+                event: event_from_row(r, &self.pii)?,
             };
             out.push(head(r, r.try_get("event_id")?, subject)?);
         }

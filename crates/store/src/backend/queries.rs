@@ -12,7 +12,7 @@ impl Db {
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?;
-        row.map(|(id, code, s)| decode_state(id, code, &s))
+        row.map(|(id, code, s)| decode_state(&self.pii, id, code, &s))
             .transpose()
     }
 
@@ -23,7 +23,7 @@ impl Db {
         .bind(code.to_string())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|(id, code, s)| decode_state(id, code, &s))
+        row.map(|(id, code, s)| decode_state(&self.pii, id, code, &s))
             .transpose()
     }
 
@@ -35,7 +35,7 @@ impl Db {
         .bind(id)
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(event_from_row).collect()
+        rows.iter().map(|r| event_from_row(r, &self.pii)).collect()
     }
 
     pub async fn list(&self, f: &ListFilter) -> Result<Page> {
@@ -116,6 +116,13 @@ impl Db {
                 P::S(format!("%{escaped}%")),
             );
         }
+        if let Some(phone) = &f.phone {
+            match self.pii.phone_index(phone) {
+                Some(ix) => push(&mut sql, " AND caller_phone_index = ?", P::S(ix)),
+                // No digits: no phone matches.
+                None => sql.push_str(" AND 1 = 0"),
+            }
+        }
         if let Some(ids) = &f.ids {
             // Candidates from the search index; an empty list matches nothing.
             if ids.is_empty() {
@@ -159,7 +166,7 @@ impl Db {
             let code: String = r.try_get(1)?;
             let state: String = r.try_get(2)?;
             let received: i64 = r.try_get(3)?;
-            items.push(decode_state(id, code, &state)?);
+            items.push(decode_state(&self.pii, id, code, &state)?);
             keys.push(Cursor {
                 received_at_ms: received,
                 id,
@@ -205,7 +212,7 @@ impl Db {
         .fetch_all(&self.read)
         .await?;
         rows.into_iter()
-            .map(|(id, code, state)| decode_state(id, code, &state))
+            .map(|(id, code, state)| decode_state(&self.pii, id, code, &state))
             .collect()
     }
 }

@@ -50,7 +50,11 @@ pub(super) const MAX_BATCH: usize = 128;
 /// and a WAL commit each; under load this turns N of them into one. Each request stays atomic:
 /// SQLite reverts a failed statement without aborting the transaction, and a request whose row
 /// insert fails writes nothing else.
-pub(super) async fn batch_writer(pool: Pool, mut rx: tokio::sync::mpsc::Receiver<PendingCreate>) {
+pub(super) async fn batch_writer(
+    pool: Pool,
+    mut rx: tokio::sync::mpsc::Receiver<PendingCreate>,
+    pii: std::sync::Arc<Pii>,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -59,11 +63,11 @@ pub(super) async fn batch_writer(pool: Pool, mut rx: tokio::sync::mpsc::Receiver
                 Err(_) => break,
             }
         }
-        write_batch(&pool, batch).await;
+        write_batch(&pool, batch, &pii).await;
     }
 }
 
-pub(super) async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
+pub(super) async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>, pii: &Pii) {
     // Fast path: the whole batch in a handful of multi-row statements. Any unique violation
     // (a repeated idempotency key, a tracking-code collision) rolls it back and the batch is
     // written request by request below, where each conflict is handled on its own.
@@ -79,7 +83,7 @@ pub(super) async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
                 suggestion: p.suggestion.as_deref(),
             })
             .collect();
-        let written = Db::bulk_insert_tx(&mut tx, &rows, true).await;
+        let written = Db::bulk_insert_tx(&mut tx, &rows, true, pii).await;
         drop(rows);
         match written {
             Ok(ids) => {
@@ -107,22 +111,22 @@ pub(super) async fn write_batch(pool: &Pool, batch: Vec<PendingCreate>) {
             }
         }
     }
-    write_batch_one_by_one(pool, batch).await;
+    write_batch_one_by_one(pool, batch, pii).await;
 }
 
-pub(super) async fn write_batch_one_by_one(pool: &Pool, batch: Vec<PendingCreate>) {
+pub(super) async fn write_batch_one_by_one(pool: &Pool, batch: Vec<PendingCreate>, pii: &Pii) {
     // PostgreSQL aborts a transaction at its first failed statement, so there each request
     // gets a transaction of its own; SQLite reverts only the failed statement and can share one.
     if PG {
         for p in batch {
-            write_batch_shared(pool, vec![p]).await;
+            write_batch_shared(pool, vec![p], pii).await;
         }
         return;
     }
-    write_batch_shared(pool, batch).await;
+    write_batch_shared(pool, batch, pii).await;
 }
 
-pub(super) async fn write_batch_shared(pool: &Pool, batch: Vec<PendingCreate>) {
+pub(super) async fn write_batch_shared(pool: &Pool, batch: Vec<PendingCreate>, pii: &Pii) {
     let fail_all = |batch: Vec<PendingCreate>, msg: String| {
         for p in batch {
             let _ = p.reply.send(Err(BatchError::Failed(msg.clone())));
@@ -138,11 +142,12 @@ pub(super) async fn write_batch_shared(pool: &Pool, batch: Vec<PendingCreate>) {
     for mut p in pending.by_ref() {
         let mut answer = Err(BatchError::Failed("tracking code collisions".into()));
         for _ in 0..MAX_RETRIES {
-            match Db::insert_request_row(&mut tx, &p.st, p.key.clone()).await {
+            match Db::insert_request_row(&mut tx, &p.st, p.key.clone(), pii).await {
                 Ok(id) => {
                     p.st.id = id;
                     let rest =
-                        Db::insert_rest(&mut tx, &p.st, &p.events, p.suggestion.as_deref()).await;
+                        Db::insert_rest(&mut tx, &p.st, &p.events, p.suggestion.as_deref(), pii)
+                            .await;
                     match rest {
                         Ok(()) => answer = Ok(p.st.clone()),
                         Err(e) => fatal = Some(e.to_string()),
@@ -231,7 +236,7 @@ pub(super) const PROJECTION_COLUMNS: &[&str] = &[
     "state",
 ];
 
-pub(super) fn projection_values(st: &RequestState) -> Result<Vec<V>> {
+pub(super) fn projection_values(st: &RequestState, pii: &Pii) -> Result<Vec<V>> {
     Ok(vec![
         V::S(Some(st.status.as_str().to_string())),
         V::S(st.intake.category.clone()),
@@ -252,7 +257,7 @@ pub(super) fn projection_values(st: &RequestState) -> Result<Vec<V>> {
         V::I(st.merged_into),
         V::I(Some(st.version)),
         V::I(Some(ms(st.updated_at))),
-        V::S(Some(to_json(st)?)),
+        V::S(Some(state_json(pii, st)?)),
     ])
 }
 
@@ -268,12 +273,13 @@ pub(super) static REQUEST_COLUMNS: std::sync::LazyLock<Vec<&'static str>> =
             "urgent",
             "received_at",
             "text",
+            "caller_phone_index",
         ];
         v.extend_from_slice(PROJECTION_COLUMNS);
         v
     });
 
-pub(super) fn request_values(st: &RequestState, key: Option<&str>) -> Result<Vec<V>> {
+pub(super) fn request_values(st: &RequestState, key: Option<&str>, pii: &Pii) -> Result<Vec<V>> {
     let mut v = Vec::with_capacity(REQUEST_COLUMNS.len());
     v.extend([
         V::S(Some(st.tracking_code.clone())),
@@ -283,8 +289,15 @@ pub(super) fn request_values(st: &RequestState, key: Option<&str>) -> Result<Vec
         V::B(st.intake.urgent),
         V::I(Some(ms(st.intake.received_at))),
         V::S(Some(st.intake.text.clone())),
+        V::S(
+            st.intake
+                .caller
+                .phone
+                .as_deref()
+                .and_then(|p| pii.phone_index(p)),
+        ),
     ]);
-    v.extend(projection_values(st)?);
+    v.extend(projection_values(st, pii)?);
     Ok(v)
 }
 
@@ -292,6 +305,7 @@ impl Db {
     pub(super) async fn load_for_update(
         tx: &mut Tx,
         id: RequestId,
+        pii: &Pii,
     ) -> Result<Option<RequestState>> {
         let sql =
             format!("SELECT id, tracking_code, state FROM requests WHERE id = $1{FOR_UPDATE}");
@@ -299,11 +313,16 @@ impl Db {
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-        row.map(|(id, code, state)| decode_state(id, code, &state))
+        row.map(|(id, code, state)| decode_state(pii, id, code, &state))
             .transpose()
     }
 
-    pub(super) async fn insert_events(tx: &mut Tx, id: RequestId, events: &[Event]) -> Result<()> {
+    pub(super) async fn insert_events(
+        tx: &mut Tx,
+        id: RequestId,
+        events: &[Event],
+        pii: &Pii,
+    ) -> Result<()> {
         for e in events {
             let r = sqlx::query(
                 "INSERT INTO request_events (request_id, seq, at, kind, actor_user_id, actor_name, actor_role, actor_unit, reason, payload) \
@@ -318,7 +337,7 @@ impl Db {
             .bind(e.actor.role.as_str())
             .bind(e.actor.unit.clone())
             .bind(e.reason.clone())
-            .bind(to_json(&e.kind)?)
+            .bind(event_json(pii, &e.kind)?)
             .execute(&mut **tx)
             .await;
             match r {
@@ -341,6 +360,7 @@ impl Db {
         tx: &mut Tx,
         st: &RequestState,
         prev_version: i64,
+        pii: &Pii,
     ) -> Result<()> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             let set: Vec<String> = PROJECTION_COLUMNS
@@ -355,7 +375,7 @@ impl Db {
             )
         });
         let q = sqlx::query(AssertSqlSafe(SQL.as_str())).bind(st.id);
-        let r = bind_values(q, projection_values(st)?)
+        let r = bind_values(q, projection_values(st, pii)?)
             .bind(prev_version)
             .execute(&mut **tx)
             .await?;
@@ -399,6 +419,7 @@ impl Db {
         tx: &mut Tx,
         st: &RequestState,
         idempotency_key: Option<String>,
+        pii: &Pii,
     ) -> std::result::Result<i64, sqlx::Error> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             let n = REQUEST_COLUMNS.len();
@@ -409,7 +430,7 @@ impl Db {
                 marks.join(", ")
             )
         });
-        let vals = request_values(st, idempotency_key.as_deref())
+        let vals = request_values(st, idempotency_key.as_deref(), pii)
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         let row = bind_values(sqlx::query(AssertSqlSafe(SQL.as_str())), vals)
             .fetch_one(&mut **tx)
@@ -480,7 +501,13 @@ impl Db {
         for _ in 0..MAX_RETRIES {
             st.tracking_code = tracking_code(new.intake.received_at);
             let mut tx = begin_write(&self.write).await?;
-            let id = match Self::insert_request_row(&mut tx, &st, new.idempotency_key.clone()).await
+            let id = match Self::insert_request_row(
+                &mut tx,
+                &st,
+                new.idempotency_key.clone(),
+                &self.pii,
+            )
+            .await
             {
                 Ok(id) => id,
                 Err(e) if is_unique_violation_of(&e, IDEMPOTENCY_KEY_KEY) => {
@@ -496,7 +523,7 @@ impl Db {
                 Err(e) => return Err(e.into()),
             };
             st.id = id;
-            Self::insert_rest(&mut tx, &st, &events, new.suggestion.as_deref()).await?;
+            Self::insert_rest(&mut tx, &st, &events, new.suggestion.as_deref(), &self.pii).await?;
             tx.commit().await?;
             return Ok(Created {
                 state: st,
@@ -512,8 +539,9 @@ impl Db {
         st: &RequestState,
         events: &[Event],
         suggestion: Option<&str>,
+        pii: &Pii,
     ) -> Result<()> {
-        Self::insert_events(tx, st.id, events).await?;
+        Self::insert_events(tx, st.id, events, pii).await?;
         // 考评 facts (rollup.rs), in the same transaction.
         Self::facts_for_new(tx, &[(st.id, events)]).await?;
         if st.lead_unit.is_some() {
@@ -540,13 +568,14 @@ impl Db {
         .bind(key.to_string())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|(id, code, s)| decode_state(id, code, &s))
+        row.map(|(id, code, s)| decode_state(&self.pii, id, code, &s))
             .transpose()
     }
 }
 
-pub(super) fn decode_state(id: i64, code: String, json: &str) -> Result<RequestState> {
+pub(super) fn decode_state(pii: &Pii, id: i64, code: String, json: &str) -> Result<RequestState> {
     let mut st: RequestState = from_json(json)?;
+    open_caller(pii, &mut st.intake.caller)?;
     st.id = id;
     st.tracking_code = code;
     Ok(st)
