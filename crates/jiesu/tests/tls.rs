@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jiesu");
 const PASSWORD: &str = "Tls-Check-Passw0rd!";
@@ -122,12 +123,16 @@ fn serve(db: &str, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     (child, url)
 }
 
-fn stop(mut child: Child) -> std::process::ExitStatus {
+fn stop(child: Child) -> std::process::ExitStatus {
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill -TERM");
     assert!(term.success());
+    wait_exit(child)
+}
+
+fn wait_exit(mut child: Child) -> std::process::ExitStatus {
     let started = Instant::now();
     loop {
         if let Some(s) = child.try_wait().expect("try_wait") {
@@ -223,24 +228,77 @@ async fn https_serve_sends_hsts_and_secure_cookies_and_drains_on_sigterm() {
         "plain http answered on the TLS port"
     );
 
-    // A request in flight when SIGTERM comes is answered; then the process exits cleanly.
-    let slow = {
-        let c = c.clone();
-        let url = url.clone();
-        tokio::spawn(async move {
-            c.get(format!("{url}/api/v1/openapi.json"))
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        })
-    };
-    let status = tokio::task::spawn_blocking(move || stop(child))
+    // A login whose body is still on its way over TLS when SIGTERM comes is answered; then
+    // the process exits cleanly.
+    let addr = url.trim_start_matches("https://").to_string();
+    let mut conn = tls_connect(&addr, &cert).await;
+    let body = r#"{"username":"nobody","password":"not-the-password"}"#;
+    let (head, tail) = body.split_at(10);
+    conn.write_all(
+        format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("send head");
+    conn.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().to_string();
+    let term = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut child = child;
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the TLS server died at SIGTERM with a request in flight"
+    );
+    conn.write_all(tail.as_bytes())
         .await
-        .expect("stop");
+        .expect("send the rest");
+    conn.flush().await.expect("flush");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "the in-flight request was not answered over TLS: {answer:?}"
+    );
+    drop(conn);
+    let status = tokio::task::spawn_blocking(move || wait_exit(child))
+        .await
+        .expect("wait");
     assert!(status.success(), "exit after SIGTERM over TLS: {status:?}");
-    if let Ok(Ok(code)) = slow.await {
-        assert_eq!(code, 200, "a request accepted before the stop was cut off");
+}
+
+/// A raw TLS connection trusting only `cert` (to hold a request half-sent).
+async fn tls_connect(
+    addr: &str,
+    cert: &Path,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(cert).expect("cert") {
+        roots.add(c.expect("cert")).expect("root");
     }
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let cfg = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = ServerName::try_from("127.0.0.1").expect("name").to_owned();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake")
 }
 
 #[tokio::test]

@@ -117,6 +117,9 @@ async fn counters_move_with_route_templates(app: &App) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app.get("dispatcher", "/no/such/page/12345").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The API's own fallback (a JSON 404) is no route either.
+    let (s, _) = app.get("dispatcher", "/api/v1/no-such-thing/12345").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let id = app.intake(json!({"dispatch_to": STREET})).await;
     app.act_ok("handler", id, "accept", json!({})).await;
     let (s, _) = app
@@ -157,7 +160,7 @@ async fn counters_move_with_route_templates(app: &App) {
     );
     assert_eq!(
         delta(req, &[("route", "unmatched"), ("status", "404")]),
-        1.0,
+        2.0,
         "[{b}] a path no route matches is one series"
     );
     // No raw path, so ids and scanners' paths never become labels.
