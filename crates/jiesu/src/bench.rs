@@ -34,6 +34,18 @@ pub enum BenchCmd {
     },
     /// 考评: a month's assessment of all units and the ranking (fast path), median of runs.
     Assessment(crate::rollup::AssessmentBench),
+    /// Security at rest: intake through HTTP with callers sealed (AES-256-GCM, SM4-GCM) and
+    /// without, in alternating rounds on fresh SQLite files; the seal/open and blind-index cost
+    /// per caller; the audit chain's cost per write (hash and whole chained append).
+    AtRest {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Rounds of (off, aes, sm4); medians are reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<()> {
@@ -42,8 +54,17 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             db,
             seconds,
             connections,
-        } => intake(db, seconds, connections).await,
+        } => {
+            let v = intake(db, seconds, connections, None).await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
         BenchCmd::Assessment(b) => crate::rollup::bench(b).await,
+        BenchCmd::AtRest {
+            seconds,
+            connections,
+            rounds,
+        } => crate::bench_at_rest::run(seconds, connections, rounds).await,
     }
 }
 
@@ -55,15 +76,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<()> {
+/// One intake measurement. `pii`: seal callers with this keyring (None: the environment's).
+pub(crate) async fn intake(
+    db: Option<String>,
+    seconds: u64,
+    connections: usize,
+    pii: Option<jiesu_store::Pii>,
+) -> Result<serde_json::Value> {
     let (url, temp) = match db {
         Some(u) => (u, None),
         None => {
-            let p = std::env::temp_dir().join(format!("jiesu_bench_{}.db", std::process::id()));
+            static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = std::env::temp_dir().join(format!("jiesu_bench_{}_{n}.db", std::process::id()));
             (format!("sqlite://{}", p.display()), Some(p))
         }
     };
-    let database = Database::open(&url).await?;
+    let database = match pii {
+        Some(pii) => Database::open_with(&url, pii).await?,
+        None => Database::open(&url).await?,
+    };
     if database.holdings().await?.requests > 0 {
         bail!("{url} already has requests: the benchmark needs an empty database");
     }
@@ -104,9 +136,7 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
         }
     }
     let ratio = if raw.0 > 0.0 { http.0 / raw.0 } else { 0.0 };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({
+    Ok(json!({
             "bench": "intake",
             "backend": app.backend(),
             "connections": connections,
@@ -120,9 +150,7 @@ async fn intake(db: Option<String>, seconds: u64, connections: usize) -> Result<
             "raw_p50_ms": (raw.1 * 1000.0).round() / 1000.0,
             "raw_p99_ms": (raw.2 * 1000.0).round() / 1000.0,
             "http_vs_raw": (ratio * 1000.0).round() / 1000.0,
-        }))?
-    );
-    Ok(())
+    }))
 }
 
 fn sample_state(now: Timestamp, i: usize) -> (RequestState, Vec<Event>) {

@@ -4,6 +4,7 @@
 //! subcommand's work is in `cmd/<name>.rs` (or its own module: `bench`, `report`, `rollup`).
 
 mod bench;
+mod bench_at_rest;
 mod city;
 mod cmd;
 mod demo;
@@ -192,12 +193,74 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// The keyring sealing callers' names and phones at rest (`JIESU_PII_KEY_FILE` or
+    /// `JIESU_PII_KEYRING`): make one, add a key, reseal under the newest, count by key.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Back the whole database up into FILE while the server runs (one consistent snapshot;
+    /// a portable format with per-table row counts and SHA-256); prints JSON.
+    Backup {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup into an empty database (SQLite or PostgreSQL, whichever it came
+    /// from); checked against the backup's hashes before it commits; prints JSON.
+    Restore {
+        #[arg(long, env = "JIESU_DB")]
+        db: String,
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Rebuild the on-disk full-text index from the database; prints JSON (docs, docs/s).
     Reindex {
         #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
         db: String,
         #[arg(long, env = "JIESU_INDEX")]
         index: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Write a new keyring FILE (mode 600) with one fresh key and a fresh blind-index key.
+    New {
+        #[arg(long)]
+        out: PathBuf,
+        /// aes-256-gcm (default) or sm4-gcm (for 密评).
+        #[arg(long, default_value = "aes-256-gcm")]
+        algorithm: String,
+        /// Key id (default: k<date>-<random>).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Put a fresh key first in the keyring FILE (it seals from the next start); every key
+    /// already there keeps opening what it sealed.
+    Add {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, default_value = "aes-256-gcm")]
+        algorithm: String,
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Reseal every caller under the active key of the environment's keyring (also callers
+    /// stored before encryption was on) and update the blind indexes; retires keys nothing
+    /// uses any more, which may then leave the keyring. Resumable; prints JSON.
+    Rotate {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
+    },
+    /// Count the stored names and phones by the key that seals them; prints JSON.
+    Status {
+        #[arg(long, env = "JIESU_DB", default_value = "sqlite://jiesu.db")]
+        db: String,
     },
 }
 
@@ -351,9 +414,21 @@ async fn run(cli: Cli) -> Result<()> {
             cmd::serve::run(db, bind, world, sweep_every, index, webhook_lease_secs, tls).await
         }
         Cmd::Reindex { db, index } => cmd::reindex::run(db, index).await,
+        Cmd::Backup { db, out, force } => cmd::backup::backup(db, out, force).await,
+        Cmd::Restore { db, from } => cmd::backup::restore(db, from).await,
         Cmd::Audit {
             cmd: AuditCmd::Verify { db },
         } => cmd::audit::verify(db).await,
+        Cmd::Keys { cmd } => match cmd {
+            KeysCmd::New { out, algorithm, id } => cmd::keys::new(&out, &algorithm, id),
+            KeysCmd::Add {
+                file,
+                algorithm,
+                id,
+            } => cmd::keys::add(&file, &algorithm, id),
+            KeysCmd::Rotate { db } => cmd::keys::rotate(db).await,
+            KeysCmd::Status { db } => cmd::keys::status(db).await,
+        },
         Cmd::Demo {
             db,
             bind,

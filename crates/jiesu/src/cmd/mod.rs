@@ -3,9 +3,11 @@
 //! `rollup`) are called from `main.rs` directly.
 
 pub mod audit;
+pub mod backup;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod keys;
 pub mod migrate;
 pub mod open311;
 pub mod reindex;
