@@ -1,6 +1,13 @@
 //! Open311 client API keys: issued per client by an admin (`/api/v1/open311/keys` or
 //! `jiesu open311 key add`), shown once, stored only as a SHA-256, revocable; and the public
-//! read side's queries.
+//! read side, which shows only what the district's publication policy allows (`publish`).
+
+mod publish;
+
+pub use publish::{
+    COORDS_CLOSE, COORDS_OPEN, Published, cut_to_building, is_published, publish, redact, scrub,
+    split_coordinates,
+};
 
 use crate::App;
 use crate::accounts::{new_token, token_hash};
@@ -105,14 +112,54 @@ pub async fn revoke(app: &App, user: &User, id: i64) -> AppResult<ApiKey> {
     Ok(key)
 }
 
-/// One request for the public read side (the door decides what of it is public).
-pub async fn request(app: &App, id: i64) -> AppResult<Option<RequestState>> {
-    Ok(app.store.get(id).await?)
+/// A request as the public read side may show it.
+#[derive(Debug, Clone)]
+pub struct PublicRequest {
+    pub state: RequestState,
+    pub published: Published,
 }
 
-/// The public read side's search.
-pub async fn requests(app: &App, q: &Open311Query) -> AppResult<Vec<RequestState>> {
-    Ok(app.store.open311_requests(q).await?)
+fn public(app: &App, state: RequestState) -> Option<PublicRequest> {
+    let published = publish(&state, &app.dir.world)?;
+    Some(PublicRequest { state, published })
+}
+
+/// One request for the public read side: `None` both when it does not exist and when the
+/// policy keeps it private, so a door answers the two alike and ids cannot be probed.
+pub async fn request(app: &App, id: i64) -> AppResult<Option<PublicRequest>> {
+    Ok(app.store.get(id).await?.and_then(|st| public(app, st)))
+}
+
+/// The public read side's search: `q`'s filters and page over the published requests only.
+/// The policy's channels and public categories go into the query itself, so paging counts
+/// published requests and a page is never short because private ones were dropped after.
+pub async fn requests(app: &App, q: &Open311Query) -> AppResult<Vec<PublicRequest>> {
+    let world = &app.dir.world;
+    let mut q = q.clone();
+    q.public_only = true;
+    q.channels = jiesu_domain::Channel::ALL
+        .iter()
+        .copied()
+        .filter(|c| world.district.publication.publishes_channel(c.as_str()))
+        .collect();
+    let public_leaves = world
+        .leaf_categories()
+        .filter(|c| world.category_is_public(&c.code))
+        .map(|c| c.code.clone());
+    q.categories = if q.categories.is_empty() {
+        public_leaves.collect()
+    } else {
+        let asked = std::mem::take(&mut q.categories);
+        public_leaves.filter(|c| asked.contains(c)).collect()
+    };
+    // Nothing can be published: an empty filter would mean "any", so ask nothing.
+    if q.channels.is_empty() || q.categories.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = app.store.open311_requests(&q).await?;
+    // The query already holds the policy; checking each row again keeps the one rule
+    // (`is_published`) the last word.
+    Ok(found.into_iter().filter_map(|st| public(app, st)).collect())
 }
 
 /// Every key, for the console (`jiesu open311 key list`: whoever runs it holds the database).
@@ -133,4 +180,17 @@ pub async fn console_revoke(app: &App, id: i64) -> AppResult<ApiKey> {
             ),
             other => other.into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use jiesu_domain::Channel;
+
+    /// The world validates `[publication] channels` against its own list, since it cannot
+    /// name the domain's enum; the two must stay the same.
+    #[test]
+    fn the_world_knows_every_channel() {
+        let domain: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(domain, jiesu_world::CHANNELS);
+    }
 }

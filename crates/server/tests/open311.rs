@@ -512,6 +512,23 @@ async fn xml_matches_json(app: &App, path_no_ext: &str, root: &str) {
     );
 }
 
+/// What the default `community` precision publishes for request `id`: its street's name and,
+/// when it has one, its community's.
+async fn community_level(app: &App, id: i64) -> Value {
+    let v = app.state(id).await;
+    let street = v["intake"]["street"]
+        .as_str()
+        .and_then(|c| app.dir.street(c));
+    let community = v["intake"]["community"]
+        .as_str()
+        .and_then(|c| app.dir.community(c));
+    match (street, community) {
+        (Some(s), Some(c)) => Value::String(format!("{}{}", s.name, c.name)),
+        (Some(s), None) => Value::String(s.name.clone()),
+        _ => Value::Null,
+    }
+}
+
 // ---------------------------------------------------------------- scenarios
 
 async fn conformance(app: &App) {
@@ -616,9 +633,11 @@ async fn conformance(app: &App) {
     );
     // heating.no-heat is a utility class: 24 hours from the dispatch.
     assert_eq!(r["expected_datetime"], "2026-11-03T09:00:00+08:00", "{r}");
-    assert_eq!(r["lat"], 39.9401);
-    assert_eq!(r["long"], 116.3892);
-    assert_eq!(r["address"], "鼓楼西大街12号院3号楼");
+    // The default precision is the community: street and community names, no coordinates.
+    assert_eq!(r["lat"], Value::Null, "{r}");
+    assert_eq!(r["long"], Value::Null, "{r}");
+    // Filed with no street: 鼓楼西大街 is a road of 什刹海街道 in the gazetteer.
+    assert_eq!(r["address"], "什刹海街道", "{r}");
 
     for (path, root) in [
         ("/discovery", "discovery"),
@@ -729,7 +748,8 @@ async fn post_enters_the_engine(app: &App) {
             for secret in ["王建国", "13812345678", "13900001111", "wang@example.com"] {
                 assert!(!body.contains(secret), "{path} leaks {secret}: {body}");
             }
-            assert!(body.contains("138****5678"), "{path}: {body}");
+            // The default text rule replaces numbers by what they were.
+            assert!(body.contains("电话【电话】"), "{path}: {body}");
         }
     }
 
@@ -1031,8 +1051,10 @@ async fn list_ids(app: &App, q: &str) -> Vec<i64> {
 
 async fn filters_window_and_paging(app: &App) {
     let (_, key) = issue_key(app, CLIENT).await;
-    // 2 Nov: heating; 3 Nov: noise; 4 Nov: a hotline request closed at intake (repeat); 5 Nov:
-    // one closed as touching privacy, which Open311 never publishes.
+    // 2 Nov: heating; 3 Nov: noise; 4 Nov: a web message closed at intake (repeat), beside a
+    // hotline call and a request in a private category, which the policy never publishes;
+    // 5 Nov: one closed as touching privacy, never published either. (The closed one was a
+    // hotline request before the publication policy: hotline requests are no longer public.)
     let heating = post_ok(app, &heating_pairs(&key, &[])).await;
     app.advance_to("2026-11-03T10:00:00+08:00");
     let noise = post_ok(
@@ -1046,21 +1068,35 @@ async fn filters_window_and_paging(app: &App) {
     )
     .await;
     app.advance_to("2026-11-04T10:00:00+08:00");
-    let closed = app.intake(json!({"special_handling": "repeat"})).await;
+    let hotline = app.intake(json!({})).await;
+    let personal = post_ok(
+        app,
+        &[
+            ("api_key", &key),
+            ("service_code", "civil.assistance"),
+            ("address_string", "护国寺街9号院"),
+        ],
+    )
+    .await;
+    let closed = app
+        .intake(json!({"channel": "web", "special_handling": "repeat"}))
+        .await;
     app.advance_to("2026-11-05T10:00:00+08:00");
     let private = app
-        .intake(json!({"special_handling": "secrets_privacy"}))
+        .intake(json!({"channel": "web", "special_handling": "secrets_privacy"}))
         .await;
     assert_eq!(app.state(private).await["status"], "closed");
 
-    // Newest first; the private one is absent everywhere.
+    // Newest first; the unpublished ones are absent everywhere.
     assert_eq!(list_ids(app, "").await, [closed, noise, heating]);
-    let a = get(app, &format!("/requests/{private}.json")).await;
-    refused(app, a, StatusCode::NOT_FOUND, "not found", 4).await;
-    assert_eq!(
-        list_ids(app, &format!("service_request_id={private}")).await,
-        Vec::<i64>::new()
-    );
+    for unpublished in [private, hotline, personal] {
+        let a = get(app, &format!("/requests/{unpublished}.json")).await;
+        refused(app, a, StatusCode::NOT_FOUND, "not found", 6).await;
+        assert_eq!(
+            list_ids(app, &format!("service_request_id={unpublished}")).await,
+            Vec::<i64>::new()
+        );
+    }
 
     assert_eq!(list_ids(app, "status=open").await, [noise, heating]);
     assert_eq!(list_ids(app, "status=closed").await, [closed]);
@@ -1140,14 +1176,154 @@ async fn filters_window_and_paging(app: &App) {
     assert_eq!(list_ids(app, "").await, [closed]);
 }
 
+/// The district's publication policy (shipped defaults: Open311 and web channels, public
+/// categories only, community-level address, redacted text), through both formats.
+async fn publication_policy(app: &App) {
+    let (_, key) = issue_key(app, CLIENT).await;
+    let flat = "鼓楼西大街38号院3单元501";
+    let text = "楼道堆满杂物，我住38号院3单元501，电话138-1234-5678，身份证11010219900101123X。";
+    // A hotline call with a flat address and a phone in its text: the caller never agreed
+    // to publication.
+    let hotline = app.intake(json!({"address": flat, "text": text})).await;
+    // The same words through Open311, in a public category.
+    let open = post_ok(
+        app,
+        &[
+            ("api_key", &key),
+            ("service_code", STREET_CATEGORY),
+            ("address_string", flat),
+            ("lat", "39.9401"),
+            ("long", "116.3892"),
+            ("description", text),
+        ],
+    )
+    .await;
+    // A private category (social assistance is about a person) is still taken, and the
+    // submitter still gets its id and tracking code.
+    let a = post_form(
+        app,
+        "/requests.json",
+        &[
+            ("api_key", &key),
+            ("service_code", "civil.assistance"),
+            ("address_string", flat),
+            ("description", "家里老人生病，申请临时救助。"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v = a.json();
+    let personal: i64 = v[0]["service_request_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    assert!(
+        v[0]["service_notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("查询编号 XC")),
+        "{v}"
+    );
+    // A web message recorded by staff, in a public category, is published.
+    let web = app.intake(json!({"channel": "web"})).await;
+
+    // Unpublished reads exactly as missing: the same status and body, id aside.
+    let missing = 999_999;
+    for ext in ["json", "xml"] {
+        let gone = get(app, &format!("/requests/{missing}.{ext}")).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        for id in [hotline, personal] {
+            let a = get(app, &format!("/requests/{id}.{ext}")).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "[{}] {id}", app.backend());
+            assert_eq!(a.content_type, gone.content_type);
+            assert_eq!(
+                a.body.replace(&format!("`{id}`"), "`N`"),
+                gone.body.replace(&format!("`{missing}`"), "`N`"),
+                "{id}.{ext}"
+            );
+        }
+    }
+    // Lists skip them, whatever the filter.
+    assert_eq!(list_ids(app, "").await, [web, open]);
+    assert_eq!(
+        list_ids(
+            app,
+            &format!("service_request_id={hotline},{personal},{open}")
+        )
+        .await,
+        [open]
+    );
+    assert_eq!(
+        list_ids(app, "service_code=civil.assistance").await,
+        Vec::<i64>::new(),
+        "a private service lists nothing (not an error)"
+    );
+    assert_eq!(list_ids(app, "page_size=1&page=2").await, [open]);
+
+    // The published ones: community-level address, no coordinates, numbers masked.
+    for ext in ["json", "xml"] {
+        for path in [
+            format!("/requests/{open}.{ext}"),
+            format!("/requests.{ext}"),
+        ] {
+            let body = get(app, &path).await.body;
+            for secret in [
+                "38号院",
+                "3单元",
+                "501",
+                "1234-5678",
+                "11010219900101123X",
+                "39.94",
+            ] {
+                assert!(!body.contains(secret), "{path} leaks {secret}: {body}");
+            }
+            for label in ["【门牌】", "【电话】", "【证件号】"] {
+                assert!(body.contains(label), "{path} lacks {label}: {body}");
+            }
+        }
+    }
+    let r = get(app, &format!("/requests/{open}.json")).await.json();
+    check_schema("requests", &r);
+    // Filed with no street or community: the gazetteer places 鼓楼西大街 in 什刹海街道.
+    assert_eq!(r[0]["address"], "什刹海街道", "{r}");
+    let w = get(app, &format!("/requests/{web}.json")).await.json();
+    assert_eq!(w[0]["address"], community_level(app, web).await, "{w}");
+    assert_eq!(w[0]["address"], "什刹海街道西四北社区", "{w}");
+    assert_eq!((&r[0]["lat"], &r[0]["long"]), (&Value::Null, &Value::Null));
+    assert_eq!(
+        r[0]["description"],
+        "楼道堆满杂物，我住【门牌】，电话【电话】，身份证【证件号】。"
+    );
+    xml_matches_json(app, &format!("/requests/{open}"), "service_requests").await;
+    xml_matches_json(app, &format!("/requests/{hotline}"), "errors").await;
+
+    // The service list still offers the private category, saying it is not published.
+    let services = get(app, "/services.json").await.json();
+    let described = |code: &str| {
+        services
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["service_code"] == code))
+            .and_then(|s| s["description"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(described("civil.assistance").contains("不在公开查询中发布"));
+    assert!(!described(STREET_CATEGORY).contains("不在公开查询中发布"));
+}
+
 async fn cap_of_1000(app: &App) {
     let t0: jiff::Timestamp = T0.parse().expect("T0");
-    let items: Vec<(RequestState, Vec<Event>)> = (0..1005)
+    // 1,005 published (Open311) requests with 10 hotline ones among them: the cap and the
+    // pages count published requests only, so the hotline rows never shorten a page.
+    let items: Vec<(RequestState, Vec<Event>)> = (0..1015)
         .map(|i| {
             let at = t0 - jiff::SignedDuration::from_mins(i);
             let intake = Intake {
                 request_type: RequestType::Complaint,
-                channel: Channel::Hotline,
+                channel: if i % 100 == 50 {
+                    Channel::Hotline
+                } else {
+                    Channel::Open311
+                },
                 category: Some(STREET_CATEGORY.into()),
                 street: Some(STREET.into()),
                 community: None,
@@ -1205,6 +1381,11 @@ async fn open311_keys_and_bad_input() {
 #[tokio::test]
 async fn open311_filters_window_and_paging() {
     on_every_backend!(filters_window_and_paging);
+}
+
+#[tokio::test]
+async fn open311_publication_policy() {
+    on_every_backend!(publication_policy);
 }
 
 #[tokio::test]

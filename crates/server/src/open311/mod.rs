@@ -4,7 +4,9 @@
 //!
 //! Requests filed here enter the same engine as the hotline's: the same intake validation
 //! (channel `open311`), the same store command and the same routing suggestions. What goes out
-//! is public: never the caller's name or phone, and nothing closed as 涉密涉隐私.
+//! is what the district's publication policy allows (`jiesu_app::open311::publish`: channels,
+//! public categories, address precision, text redaction; docs/open311.md); this door only
+//! renders it, and an unpublished request answers exactly as a missing one.
 
 mod doc;
 mod form;
@@ -20,8 +22,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use doc::Doc;
-use jiesu_domain::intake::{IntakeInput, mask_name, mask_phone};
-use jiesu_domain::{Actor, Channel, DomainError, RequestState, Role, SpecialHandling, Status};
+use jiesu_app::open311::{COORDS_CLOSE, COORDS_OPEN, PublicRequest};
+use jiesu_domain::intake::IntakeInput;
+use jiesu_domain::{Actor, Channel, DomainError, RequestState, Role, Status};
 use jiesu_store::{Open311Query, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
@@ -36,10 +39,6 @@ pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 /// When this implementation last changed in a way clients could notice (discovery `changeset`).
 const CHANGESET: &str = "2026-11-01T00:00:00+08:00";
 const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
-/// Marks coordinates inside the address text (the store has no geo columns); read back on
-/// output as `lat`/`long`.
-const COORDS_OPEN: &str = "（经纬度 ";
-const COORDS_CLOSE: &str = "）";
 
 /// `/open311/v2/…`; nest it under that prefix.
 pub fn router() -> Router<AppState> {
@@ -385,16 +384,13 @@ async fn get_request(
         check_jurisdiction(&app, &params)?;
         let missing = || Open311Error::not_found(format!("service_request_id `{id}` not found"));
         let id: i64 = id.parse().map_err(|_| missing())?;
-        let st = jiesu_app::open311::request(&app, id)
+        // Unpublished reads as missing (the same answer), so ids cannot be probed.
+        let r = jiesu_app::open311::request(&app, id)
             .await?
             .ok_or_else(missing)?;
-        if !is_public(&st) {
-            // The same answer as a missing id, so private requests cannot be probed.
-            return Err(missing());
-        }
         Ok((
             "service_requests",
-            Doc::List("request", vec![request_doc(&app, &st)]),
+            Doc::List("request", vec![request_doc(&app, &r)]),
         ))
     }
     .await;
@@ -445,11 +441,6 @@ fn discovery(headers: &HeaderMap) -> Doc {
 }
 
 // ---- GET requests ----
-
-/// A request may be published unless it was closed as touching secrets or privacy.
-fn is_public(st: &RequestState) -> bool {
-    st.special != Some(SpecialHandling::SecretsPrivacy)
-}
 
 /// `start_date`/`end_date`: W3C date-times with an offset, or plain dates (local midnight; an
 /// end date includes its whole day).
@@ -563,7 +554,7 @@ async fn list_requests(app: &AppState, p: &Params) -> Answer {
     q.limit = page_size as u32;
     q.offset = (page - 1).saturating_mul(page_size);
     let items = jiesu_app::open311::requests(app, &q).await?;
-    let docs = items.iter().map(|st| request_doc(app, st)).collect();
+    let docs = items.iter().map(|r| request_doc(app, r)).collect();
     Ok(("service_requests", Doc::List("request", docs)))
 }
 
@@ -585,8 +576,10 @@ fn status_notes(st: &RequestState) -> String {
     }
 }
 
-/// The public face of a request (the spec's `request` element).
-fn request_doc(app: &AppState, st: &RequestState) -> Doc {
+/// The public face of a request (the spec's `request` element): the policy's `published`
+/// location and text, the rest (service, status, unit, dates) as they are.
+fn request_doc(app: &AppState, r: &PublicRequest) -> Doc {
+    let (st, published) = (&r.state, &r.published);
     let dir = &app.dir;
     let closed = st.status.is_terminal();
     let category = st.intake.category.as_deref().and_then(|c| dir.category(c));
@@ -595,8 +588,6 @@ fn request_doc(app: &AppState, st: &RequestState) -> Doc {
         .as_deref()
         .and_then(|u| dir.unit(u))
         .map(|u| u.name.clone());
-    let (address, lat, long) = split_coordinates(st.intake.address.as_deref());
-    let caller = &st.intake.caller;
     let updated = if closed {
         st.closed_at.unwrap_or(st.updated_at)
     } else {
@@ -608,14 +599,7 @@ fn request_doc(app: &AppState, st: &RequestState) -> Doc {
         ("status_notes", Doc::str(status_notes(st))),
         ("service_name", Doc::opt(category.map(|c| c.name.clone()))),
         ("service_code", Doc::opt(st.intake.category.clone())),
-        (
-            "description",
-            Doc::str(scrub(
-                &st.intake.text,
-                caller.name.as_deref(),
-                caller.phone.as_deref(),
-            )),
-        ),
+        ("description", Doc::opt(published.description.clone())),
         ("agency_responsible", Doc::opt(agency)),
         ("service_notice", Doc::Null),
         (
@@ -627,71 +611,13 @@ fn request_doc(app: &AppState, st: &RequestState) -> Doc {
             "expected_datetime",
             Doc::opt(st.completion_due.map(|t| w3c(app, t))),
         ),
-        (
-            "address",
-            Doc::opt(address.map(|a| scrub(&a, caller.name.as_deref(), caller.phone.as_deref()))),
-        ),
+        ("address", Doc::opt(published.address.clone())),
         ("address_id", Doc::Null),
         ("zipcode", Doc::Null),
-        ("lat", lat.map_or(Doc::Null, Doc::Num)),
-        ("long", long.map_or(Doc::Null, Doc::Num)),
+        ("lat", published.lat.map_or(Doc::Null, Doc::Num)),
+        ("long", published.long.map_or(Doc::Null, Doc::Num)),
         ("media_url", Doc::Null),
     ])
-}
-
-/// Masks the caller's identity inside published text: their name and phone wherever they
-/// appear, and any mainland mobile number (people write numbers into descriptions).
-fn scrub(text: &str, name: Option<&str>, phone: Option<&str>) -> String {
-    let mut s = text.to_string();
-    if let Some(n) = name.filter(|n| n.chars().count() >= 2) {
-        s = s.replace(n, &mask_name(n));
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        let b = digits.as_bytes();
-        let mobile = b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]);
-        if mobile || (b.len() >= 7 && Some(digits.as_str()) == phone) {
-            out.push_str(&mask_phone(digits));
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
-
-/// Splits `地址（经纬度 39.94,116.38）` into the address and the coordinates.
-fn split_coordinates(address: Option<&str>) -> (Option<String>, Option<f64>, Option<f64>) {
-    let Some(a) = address else {
-        return (None, None, None);
-    };
-    let parsed = a.strip_suffix(COORDS_CLOSE).and_then(|rest| {
-        let (head, coords) = rest.rsplit_once(COORDS_OPEN)?;
-        let (lat, long) = coords.split_once(',')?;
-        Some((
-            head.trim(),
-            lat.trim().parse().ok()?,
-            long.trim().parse().ok()?,
-        ))
-    });
-    match parsed {
-        Some((head, lat, long)) => (
-            (!head.is_empty()).then(|| head.to_string()),
-            Some(lat),
-            Some(long),
-        ),
-        None => (Some(a.to_string()), None, None),
-    }
 }
 
 // ---- POST requests ----
@@ -884,25 +810,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_and_scrubbing() {
+    fn formats_and_names() {
         assert_eq!(
             split_format("heating.no-heat.xml"),
             Some(("heating.no-heat", Format::Xml))
         );
         assert_eq!(split_format("requests.csv"), None);
         assert_eq!(split_format(".json"), None);
-        assert_eq!(
-            scrub("王建国说电话13812345678，楼号12", Some("王建国"), None),
-            "王**说电话138****5678，楼号12"
-        );
-        assert_eq!(
-            split_coordinates(Some("鼓楼西大街（经纬度 39.94,116.38）")),
-            (Some("鼓楼西大街".into()), Some(39.94), Some(116.38))
-        );
-        assert_eq!(
-            split_coordinates(Some("（经纬度 39.94,116.38）")),
-            (None, Some(39.94), Some(116.38))
-        );
         assert_eq!(
             caller_name(Some("建国"), Some("王")).as_deref(),
             Some("王建国")

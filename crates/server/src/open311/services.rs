@@ -157,6 +157,9 @@ pub fn leaf<'a>(dir: &'a Directory, code: &str) -> Option<&'a Category> {
     dir.category(code).filter(|_| dir.is_leaf_category(code))
 }
 
+/// Appended to the description of a service whose requests are not published.
+pub const NOT_PUBLISHED: &str = "（可提交；此类诉求涉及个人情况，不在公开查询中发布）";
+
 /// The service list: every leaf category, in the world's order.
 pub fn list(dir: &Directory) -> Doc {
     let services = dir
@@ -175,10 +178,15 @@ fn service(dir: &Directory, c: &Category) -> Doc {
         .as_deref()
         .and_then(|p| dir.category(p))
         .map(|p| p.name.clone());
-    let description = match &group {
+    let mut description = match &group {
         Some(g) => format!("{g}：{}", c.name),
         None => c.name.clone(),
     };
+    // A private category is still offered for filing (the door is an intake door too), but
+    // the client is told its requests never appear on the read side.
+    if !dir.world.category_is_public(&c.code) {
+        description.push_str(NOT_PUBLISHED);
+    }
     Doc::Obj(vec![
         ("service_code", Doc::str(&c.code)),
         ("service_name", Doc::str(&c.name)),
