@@ -6,8 +6,7 @@
 //! scrapes, so a restart only resets them.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
-use jiesu_domain::Role;
+use crate::error::AppResult;
 use jiesu_store::{OutboxStats, User};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -138,11 +137,12 @@ pub fn snapshot() -> Snapshot {
 /// Operational monitoring is the administrator's (it shows load, not cases). A scraper holding
 /// the deployment's metrics token is checked by the server before any user is involved.
 pub fn may_read_metrics(user: &User) -> AppResult<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("metrics are for the administrator"))
-    }
+    crate::policy::require(user, crate::policy::Capability::ReadMetrics)
+}
+
+/// The database's connection pools now.
+pub fn pools(app: &App) -> Vec<jiesu_store::PoolStats> {
+    app.store.pool_stats()
 }
 
 /// The events waiting to go out and the deliveries pending or dead, read now.

@@ -50,6 +50,8 @@ pub enum Capability {
     ManageApiKeys,
     /// Load newly trained models now.
     ReloadModels,
+    /// Scrape `/metrics` (load and backlogs, no cases).
+    ReadMetrics,
 }
 
 impl Capability {
@@ -71,6 +73,7 @@ impl Capability {
         Capability::ManageWebhooks,
         Capability::ManageApiKeys,
         Capability::ReloadModels,
+        Capability::ReadMetrics,
     ];
 
     /// The roles that have this capability: the whole policy.
@@ -91,7 +94,8 @@ impl Capability {
                 &[Supervisor, Dispatcher, Admin]
             }
             ViewAudit => &[Supervisor, Admin],
-            ManageUsers | EditWorld | ManageWebhooks | ManageApiKeys | ReloadModels => &[Admin],
+            ManageUsers | EditWorld | ManageWebhooks | ManageApiKeys | ReloadModels
+            | ReadMetrics => &[Admin],
         }
     }
 
@@ -116,6 +120,7 @@ impl Capability {
             ManageWebhooks => "managing webhooks",
             ManageApiKeys => "managing Open311 keys",
             ReloadModels => "reloading models",
+            ReadMetrics => "the metrics",
         }
     }
 }

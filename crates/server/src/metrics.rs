@@ -203,6 +203,18 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
                     n as f64,
                 );
             }
+            // The events-out lag: how long the oldest waiting event has waited (0: none).
+            let now_ms = jiff::Timestamp::now().as_millisecond();
+            let age = o
+                .oldest_waiting_at_ms
+                .map(|t| ((now_ms - t).max(0)) as f64 / 1000.0)
+                .unwrap_or(0.0);
+            gauge(
+                &mut out,
+                "jiesu_outbox_oldest_waiting_age_seconds",
+                "Age of the oldest event not yet delivered (either outbox or a pending delivery); 0 when none waits.",
+                age,
+            );
             gauge(
                 &mut out,
                 "jiesu_store_up",
@@ -219,6 +231,41 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
                 0.0,
             );
         }
+    }
+    family(
+        &mut out,
+        "jiesu_db_pool_connections",
+        "gauge",
+        "Database connections by pool (SQLite: write and read; PostgreSQL: shared) and state.",
+    );
+    let pools = jiesu_app::metrics::pools(&state.app);
+    for p in &pools {
+        sample(
+            &mut out,
+            "jiesu_db_pool_connections",
+            &[("pool", p.pool), ("state", "open")],
+            f64::from(p.size),
+        );
+        sample(
+            &mut out,
+            "jiesu_db_pool_connections",
+            &[("pool", p.pool), ("state", "idle")],
+            f64::from(p.idle),
+        );
+    }
+    family(
+        &mut out,
+        "jiesu_db_pool_max_connections",
+        "gauge",
+        "The most connections each pool opens.",
+    );
+    for p in &pools {
+        sample(
+            &mut out,
+            "jiesu_db_pool_max_connections",
+            &[("pool", p.pool)],
+            f64::from(p.max),
+        );
     }
     let mut res = out.into_response();
     res.headers_mut().insert(

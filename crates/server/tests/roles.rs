@@ -83,6 +83,7 @@ fn probes(cap: Capability, id: i64) -> Vec<Probe> {
         ],
         Capability::ManageApiKeys => vec![Api("GET", "/api/v1/open311/keys".into(), None)],
         Capability::ReloadModels => vec![Api("POST", "/api/v1/models/reload".into(), None)],
+        Capability::ReadMetrics => vec![Api("GET", "/metrics".into(), None)],
     }
 }
 

@@ -651,6 +651,13 @@ impl Store {
     pub async fn outbox_stats(&self) -> Result<OutboxStats> {
         delegate!(self.outbox_stats())
     }
+    /// The connection pools now (for /metrics).
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        match self {
+            Store::Sqlite(db) => db.pool_stats(),
+            Store::Postgres(db) => db.pool_stats(),
+        }
+    }
     /// Stored event ids after `after_id`, ascending, at most `limit`.
     pub async fn event_ids(&self, after_id: i64, limit: u32) -> Result<Vec<i64>> {
         delegate!(self.event_ids(after_id, limit))

@@ -120,4 +120,18 @@ pub struct OutboxStats {
     pub pending: i64,
     pub delivered: i64,
     pub dead: i64,
+    /// When the oldest event still waiting (in either outbox, or as a pending delivery) was
+    /// written, Unix ms; None when nothing waits. Its age is the events-out lag.
+    pub oldest_waiting_at_ms: Option<i64>,
+}
+
+/// One connection pool at an instant: SQLite has a writer and a reader pool, PostgreSQL one
+/// shared pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub pool: &'static str,
+    /// Open connections.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
 }

@@ -443,6 +443,21 @@ impl Db {
         )
     }
 
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let one = |pool, p: &Pool| PoolStats {
+            pool,
+            size: p.size(),
+            idle: p.num_idle() as u32,
+            max: p.options().get_max_connections(),
+        };
+        if PG {
+            // One pool serves reads and writes (see connect_pools).
+            vec![one("shared", &self.write)]
+        } else {
+            vec![one("write", &self.write), one("read", &self.read)]
+        }
+    }
+
     pub async fn outbox_stats(&self) -> Result<OutboxStats> {
         let outbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox")
             .fetch_one(&self.read)
@@ -454,9 +469,17 @@ impl Db {
         let case_outbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_outbox")
             .fetch_one(&self.read)
             .await?;
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(t) FROM (SELECT MIN(created_at) AS t FROM event_outbox \
+             UNION ALL SELECT MIN(created_at) FROM case_outbox \
+             UNION ALL SELECT MIN(created_at) FROM webhook_deliveries WHERE state = 'pending') x",
+        )
+        .fetch_one(&self.read)
+        .await?;
         let mut s = OutboxStats {
             outbox,
             case_outbox,
+            oldest_waiting_at_ms: oldest,
             ..OutboxStats::default()
         };
         for (state, n) in rows {
