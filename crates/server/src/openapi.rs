@@ -275,6 +275,7 @@ pub fn spec() -> Value {
             json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
         paths[format!("/api/v1/requests/{{id}}/{action}")] = json!({"post": o});
     }
+    complete_error_responses(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "jiesu 接诉即办 API", "version": env!("CARGO_PKG_VERSION")},
@@ -297,6 +298,53 @@ pub fn spec() -> Value {
             },
         },
     })
+}
+
+/// A period: a year, a quarter, an ISO week, a month or a day.
+const PERIOD_PATTERN: &str = r"^[0-9]{4}(-Q[1-4]|-W[0-9]{2}|-[0-9]{2}(-[0-9]{2})?)?$";
+
+/// Every answer an operation can give is in the document (schemathesis checks each status):
+/// an operation behind a login can answer 401 and 403, one with a JSON body can answer 400
+/// (not JSON), 415 (no JSON content type) and 422 (a field of the wrong type). Periods carry
+/// their grammar.
+fn complete_error_responses(paths: &mut Value) {
+    let e = err_responses();
+    let Some(paths) = paths.as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for o in item.values_mut() {
+            let mut add: Vec<&str> = Vec::new();
+            if o.get("security").is_some() {
+                add.extend(["401", "403"]);
+            }
+            if o.get("requestBody").is_some() {
+                add.extend(["400", "415", "422"]);
+            }
+            // Periods have one grammar wherever they are asked for (jiesu_domain::assessment).
+            if let Some(params) = o.get_mut("parameters").and_then(Value::as_array_mut) {
+                for p in params.iter_mut().filter(|p| p["name"] == "period") {
+                    p["schema"]["pattern"] = json!(PERIOD_PATTERN);
+                }
+            }
+            let Some(responses) = o.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for code in add {
+                if !responses.contains_key(code) {
+                    let doc = if code == "415" {
+                        json!({"description": "the body is not sent as application/json", "content": e["400"]["content"]})
+                    } else {
+                        e[code].clone()
+                    };
+                    responses.insert(code.to_string(), doc);
+                }
+            }
+        }
+    }
 }
 
 pub async fn document() -> Json<Value> {
