@@ -203,8 +203,9 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
                     n as f64,
                 );
             }
-            // The events-out lag: how long the oldest waiting event has waited (0: none).
-            let now_ms = jiff::Timestamp::now().as_millisecond();
+            // The events-out lag: how long the oldest waiting event has waited (0: none), on
+            // the clock the events were stamped with.
+            let now_ms = state.app.now().as_millisecond();
             let age = o
                 .oldest_waiting_at_ms
                 .map(|t| ((now_ms - t).max(0)) as f64 / 1000.0)

@@ -222,6 +222,24 @@ async fn counters_move_with_route_templates(app: &App) {
         "{buckets:?}"
     );
 
+    // The database pools: at least one connection open, never more than the most.
+    let pool = if app.backend() == "postgres" {
+        "shared"
+    } else {
+        "write"
+    };
+    let open = value(
+        &after,
+        "jiesu_db_pool_connections",
+        &[("pool", pool), ("state", "open")],
+    );
+    let max = value(&after, "jiesu_db_pool_max_connections", &[("pool", pool)]);
+    assert!(open >= 1.0 && open <= max, "[{b}] pool {open} of {max}");
+    // The events-out lag is a number of seconds (an intake above waits in the outbox unless a
+    // worker already delivered it).
+    let lag = value(&after, "jiesu_outbox_oldest_waiting_age_seconds", &[]);
+    assert!((0.0..3600.0).contains(&lag), "[{b}] lag {lag}");
+
     // The use cases' counters (process-wide: other tests may add, never take away).
     assert!(
         delta("jiesu_intakes_total", &[("channel", "hotline")]) >= 1.0,
