@@ -43,7 +43,7 @@ password="St-password-2026"
 add_user() { # username role [unit]
   local args=(user add --db "$db" --username "$1" --role "$2" --password-stdin)
   [ -n "${3:-}" ] && args+=(--unit "$3")
-  echo "$password" | "$jiesu" "${args[@]}" >/dev/null
+  echo "$password" | "$jiesu" "${args[@]}" >"$work/user-add.log" 2>&1 || { cat "$work/user-add.log" >&2; return 1; }
 }
 add_user st-admin admin
 add_user st-handler handler 110102012

@@ -871,11 +871,12 @@ pub async fn audit(
                 seq: r.seq.map(|s| s.to_string()).unwrap_or_default(),
                 at: super::fmt::datetime(e.at),
                 actor: e.username,
-                role: e
-                    .role
-                    .parse::<Role>()
-                    .map(|r| r.label_zh().to_string())
-                    .unwrap_or(e.role),
+                // A failed login acted as no one (`none`).
+                role: match e.role.parse::<Role>() {
+                    Ok(r) => r.label_zh().to_string(),
+                    Err(_) if e.role == "none" || e.role.is_empty() => "—".to_string(),
+                    Err(_) => e.role,
+                },
                 action: action_label(&e.action),
                 target,
                 link,
