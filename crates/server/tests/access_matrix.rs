@@ -94,6 +94,8 @@ const MATRIX: &[Row] = &[
     ("api",     "GET",  "/api/v1/open311/keys",                            "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "200"]),
     ("api",     "POST", "/api/v1/open311/keys",                            "key",      ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "201"]),
     ("api",     "POST", "/api/v1/models/reload",                           "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "200"]),
+    // Operations: Prometheus metrics (no scraper token configured here: an admin's login).
+    ("api",     "GET",  "/metrics",                                        "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "200"]),
     // Web pages: each desk, the request page, the admin pages; the anonymous go to the login.
     ("page",    "GET",  "/intake",                                         "",         ["303", "303", "200",  "200",  "403",  "403",  "403",  "403",  "403"]),
     ("page",    "GET",  "/board",                                          "",         ["303", "303", "403",  "200",  "403",  "403",  "403",  "403",  "403"]),
