@@ -294,11 +294,13 @@ where
 {
     Ok(match kind {
         Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Value::from),
-        Kind::Float => row.try_get::<Option<f64>, _>(i)?.map(|f| {
-            serde_json::Number::from_f64(f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null)
-        }),
+        // JSON has no NaN or infinity: refuse rather than write a value that reads back wrong.
+        Kind::Float => match row.try_get::<Option<f64>, _>(i)? {
+            Some(f) => Some(Value::Number(serde_json::Number::from_f64(f).ok_or_else(
+                || sqlx::Error::Decode(format!("column {i}: {f} cannot be written as JSON").into()),
+            )?)),
+            None => None,
+        },
         Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Value::Bool),
         Kind::Text => row.try_get::<Option<String>, _>(i)?.map(Value::String),
         Kind::Bytes => row
