@@ -127,15 +127,21 @@ fn list_params() -> Vec<Value> {
         "received_from",
         "received_to",
         "q",
+        "phone",
+        "sla",
         "cursor",
         "limit",
     ]
     .iter()
     .map(|p| {
-        let schema = if *p == "q" {
-            json!({"type": "string", "maxLength": jiesu_app::requests::MAX_QUERY_CHARS})
-        } else {
-            json!({"type": "string"})
+        let schema = match *p {
+            "q" => json!({"type": "string", "maxLength": jiesu_app::requests::MAX_QUERY_CHARS}),
+            "sla" => json!({"enum": ["warning", "overdue"]}),
+            // Matched through the blind index (phones are sealed at rest); 403 for roles
+            // that do not see callers.
+            "phone" => json!({"type": "string", "maxLength": 32,
+                "description": "the caller's phone, exact however written (roles that see callers; audited)"}),
+            _ => json!({"type": "string"}),
         };
         json!({"name": p, "in": "query", "required": false, "schema": schema})
     })
