@@ -9,19 +9,24 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jiesu");
-const PASSWORD: &str = "Correct-horse-battery";
+mod common;
+
+use common::{BIN, login, serve};
+
+fn add_user(db: &str, name: &str, role: &str) {
+    common::add_user(db, name, role, None, &[]);
+}
+
+fn start_server(db: &str) -> (Child, String) {
+    serve(db, &["--sweep-every", "3600"], &[])
+}
 const STREET: &str = "110102012";
 const CATEGORY: &str = "property.service";
-
-fn world_dir() -> String {
-    format!("{}/../../world/xicheng", env!("CARGO_MANIFEST_DIR"))
-}
 
 fn jiesu(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -30,80 +35,6 @@ fn jiesu(args: &[&str]) -> Output {
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("run jiesu")
-}
-
-fn add_user(db: &str, name: &str, role: &str) {
-    let mut child = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            "--db",
-            db,
-            "--username",
-            name,
-            "--role",
-            role,
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn jiesu user add");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(PASSWORD.as_bytes()).expect("password");
-    }
-    assert!(child.wait().expect("wait").success(), "user add {name}");
-}
-
-fn start_server(db: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--bind",
-            "127.0.0.1:0",
-            "--world",
-            &world_dir(),
-            "--sweep-every",
-            "3600",
-        ])
-        .env("JIESU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn jiesu serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the serving line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
-    (child, url)
-}
-
-async fn login(client: &reqwest::Client, base: &str, user: &str) -> String {
-    for _ in 0..50 {
-        if let Ok(r) = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": user, "password": PASSWORD}))
-            .send()
-            .await
-            && let Ok(v) = r.json::<Value>().await
-            && let Some(t) = v["token"].as_str()
-        {
-            return t.to_string();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot log in as {user}");
 }
 
 /// Files requests until `stop`; every id the server acknowledged goes into `acked`.

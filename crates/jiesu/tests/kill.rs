@@ -11,20 +11,31 @@ use axum::http::{HeaderMap, StatusCode};
 use jiesu_store::Store;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jiesu");
+mod common;
+
+use common::{BIN, PASSWORD, add_user as add_account, login, serve};
 // Meets the shipped password policy (three kinds of character): accounts are made by `jiesu user add`.
-const PASSWORD: &str = "Correct-horse-battery";
 /// 什刹海街道 and a category its street office handles.
 const STREET: &str = "110102012";
 const CATEGORY: &str = "property.service";
 /// Short, so deliveries cut off by a kill are re-sent within the test.
 const LEASE_SECS: &str = "3";
+/// Callers sealed at rest, as in production: kills must not break that either.
+const SEALED: &[(&str, &str)] = &[("JIESU_PII_KEYRING", jiesu_store::testing::TEST_KEYRING)];
+
+/// `jiesu serve` as this test runs it: short webhook leases, no sweeps in the way, sealed.
+fn start_server(db: &str) -> (Child, String) {
+    serve(
+        db,
+        &["--sweep-every", "3600"],
+        &[("JIESU_WEBHOOK_LEASE_SECS", LEASE_SECS), SEALED[0]],
+    )
+}
 
 #[derive(Default)]
 struct Received {
@@ -73,98 +84,10 @@ async fn start_receiver(r: Arc<Received>) -> String {
     format!("http://{addr}/hook")
 }
 
-fn world_dir() -> String {
-    format!("{}/../../world/xicheng", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn add_user(db: &str, name: &str, role: &str, unit: Option<&str>) {
-    let mut args = vec![
-        "user",
-        "add",
-        "--db",
-        db,
-        "--username",
-        name,
-        "--role",
-        role,
-        "--password-stdin",
-    ];
-    if let Some(u) = unit {
-        args.extend(["--unit", u]);
-    }
-    let mut child = Command::new(BIN)
-        // Callers sealed at rest, as in production: kills must not break that either.
-        .env("JIESU_PII_KEYRING", jiesu_store::testing::TEST_KEYRING)
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn jiesu user add");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(PASSWORD.as_bytes()).expect("password");
-    }
-    assert!(child.wait().expect("wait").success(), "user add {name}");
-}
-
-/// Starts `jiesu serve` on a free port; returns the process and its base URL.
-fn start_server(db: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        // Callers sealed at rest, as in production: kills must not break that either.
-        .env("JIESU_PII_KEYRING", jiesu_store::testing::TEST_KEYRING)
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--bind",
-            "127.0.0.1:0",
-            "--world",
-            &world_dir(),
-            "--sweep-every",
-            "3600",
-        ])
-        .env("JIESU_WEBHOOK_LEASE_SECS", LEASE_SECS)
-        .env("JIESU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn jiesu serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the serving line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
-    (child, url)
-}
-
 /// SIGKILL: no shutdown hook, no flush, no goodbye.
 fn kill(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
-}
-
-async fn login(client: &reqwest::Client, base: &str, user: &str) -> String {
-    for _ in 0..50 {
-        if let Ok(r) = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": user, "password": PASSWORD}))
-            .send()
-            .await
-            && let Ok(v) = r.json::<Value>().await
-            && let Some(t) = v["token"].as_str()
-        {
-            return t.to_string();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot log in as {user}");
 }
 
 /// Logs in and out as the admin against whichever servers are up, until `stop`: two audit
@@ -300,7 +223,7 @@ async fn scenario(db: &str, servers: usize, kills: usize) {
         ("operator", "operator", None),
         ("handler", "handler", Some(STREET)),
     ] {
-        add_user(db, name, role, unit);
+        add_account(db, name, role, unit, SEALED);
     }
     let received = Arc::new(Received::default());
     let hook_url = start_receiver(received.clone()).await;

@@ -4,12 +4,12 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jiesu");
+mod common;
 
 #[test]
 fn sigterm_drains_in_flight_requests_then_exits_cleanly() {
@@ -17,30 +17,10 @@ fn sigterm_drains_in_flight_requests_then_exits_cleanly() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let db = format!("sqlite://{}", dir.join("s.db").display());
-    let world = format!("{}/../../world/xicheng", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--db",
-            &db,
-            "--bind",
-            "127.0.0.1:0",
-            "--world",
-            &world,
-        ])
-        .env("JIESU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn jiesu serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("serving line");
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
+    let (mut child, url) = common::serve(&db, &[], &[]);
+    let addr = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not http: {url}"))
         .to_string();
 
     // A login whose body is still on its way when the signal comes.

@@ -5,14 +5,19 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jiesu");
-const PASSWORD: &str = "Tls-Check-Passw0rd!";
+mod common;
+
+use common::{BIN, PASSWORD, serve};
+
+fn add_admin(db: &str) {
+    common::add_user(db, "tlsadmin", "admin", None, &[]);
+}
 
 struct Dir(PathBuf);
 
@@ -32,10 +37,6 @@ impl Drop for Dir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn world() -> String {
-    format!("{}/../../world/xicheng", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A self-signed certificate for 127.0.0.1 (an end-entity one: rustls refuses a CA
@@ -67,60 +68,6 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
         String::from_utf8_lossy(&out.stderr)
     );
     (cert, key)
-}
-
-fn add_admin(db: &str) {
-    let mut child = Command::new(BIN)
-        .args(["user", "add", "--db", db, "--username", "tlsadmin"])
-        .args(["--role", "admin", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("user add");
-    assert!(
-        out.status.success(),
-        "user add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Starts `jiesu serve` and returns it with the URL it prints (`http://…` or `https://…`).
-fn serve(db: &str, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--bind",
-            "127.0.0.1:0",
-            "--world",
-            &world(),
-        ])
-        .args(extra)
-        .envs(env.iter().copied())
-        .env("JIESU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn jiesu serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("serving line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
-    (child, url)
 }
 
 fn stop(child: Child) -> std::process::ExitStatus {
@@ -333,7 +280,7 @@ fn refused(db: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
             "--bind",
             "127.0.0.1:0",
             "--world",
-            &world(),
+            &common::world_dir(),
         ])
         .args(extra)
         .envs(env.iter().copied())

@@ -111,6 +111,25 @@ async fn every_stored_text(url: &str) -> String {
     out
 }
 
+/// The request's state as stored (the table the tamper test edits).
+async fn stored_state(url: &str, id: i64) -> String {
+    use sqlx::Connection;
+    let sql = format!("SELECT state FROM requests WHERE id = {id}");
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("raw");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut c)
+            .await
+            .expect("state")
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("raw");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut c)
+            .await
+            .expect("state")
+    }
+}
+
 /// The SQLite file and its WAL, byte for byte.
 fn sqlite_files(url: &str) -> Vec<u8> {
     let path = url.trim_start_matches("sqlite://");
@@ -232,7 +251,7 @@ async fn a_tampered_value_is_an_error_not_a_panic() {
         let id = create(&db.store, NAME, PHONE).await;
         db.store.close().await;
         // Flip one character of the sealed phone inside the stored state.
-        let raw = every_stored_text(&db.url).await;
+        let raw = stored_state(&db.url, id).await;
         let at = raw.find("enc1:test:").expect("sealed");
         let sealed: String = raw[at..].chars().take_while(|c| *c != '"').collect();
         let mut flipped: Vec<char> = sealed.chars().collect();
