@@ -145,6 +145,17 @@ try {
     return url.pathname.split("/").pop();
   });
 
+  // The 受理编号 or the caller's phone typed into the header's search box opens the request.
+  await as("dispatcher", async (page) => {
+    await page.goto(`${base}/board`);
+    await page.fill("header form.find input[name=q]", code.toLowerCase());
+    await Promise.all([page.waitForNavigation(), page.press("header form.find input[name=q]", "Enter")]);
+    check(new URL(page.url()).pathname === `/r/${id}`, "the header's search box opens a request by its code");
+    await page.fill("header form.find input[name=q]", "139 1111 2222");
+    await Promise.all([page.waitForNavigation(), page.press("header form.find input[name=q]", "Enter")]);
+    check((await page.locator("#worklist a", { hasText: code }).count()) === 1, "the caller's phone finds the request");
+  });
+
   // 3. The dispatcher routes it to the street office from the board.
   await as("dispatcher", async (page) => {
     await page.goto(`${base}/board`);

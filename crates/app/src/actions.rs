@@ -51,6 +51,22 @@ pub async fn load_visible(app: &App, user: &User, id: i64) -> AppResult<RequestS
     Ok(st)
 }
 
+/// The id of the request with this 受理编号, if `user` may see it (anything else is "not
+/// found", as for ids).
+pub async fn find_by_code(app: &App, user: &User, code: &str) -> AppResult<i64> {
+    require(user, Capability::ReadRequests)?;
+    let code = jiesu_domain::tracking::as_tracking_code(code).ok_or_else(AppError::not_found)?;
+    let st = app
+        .store
+        .get_by_tracking_code(&code)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if !jiesu_domain::can_see(&user.actor(), &st) {
+        return Err(AppError::not_found());
+    }
+    Ok(st.id)
+}
+
 /// Whether the request holds a caller's identity at all.
 pub fn has_identity(st: &RequestState) -> bool {
     st.intake.caller.name.is_some() || st.intake.caller.phone.is_some()

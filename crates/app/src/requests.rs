@@ -32,6 +32,8 @@ pub struct ListQuery {
     /// The caller's phone, matched exactly however written (through the blind index: phones
     /// are sealed at rest). Only roles that see callers' identities; each search is audited.
     pub phone: Option<String>,
+    /// A tracking code (受理编号), exactly; `q` holding one means the same.
+    pub code: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -56,7 +58,7 @@ fn parse_time(field: &str, v: &Option<String>) -> AppResult<Option<Timestamp>> {
 /// unit's requests. Shared by the list, the export and the web pages.
 pub async fn build_filter(app: &App, user: &User, q: &ListQuery) -> AppResult<ListFilter> {
     require(user, Capability::ReadRequests)?;
-    let mut f = parse_filter(app, q).await?;
+    let mut f = parse_filter(app, q, user.role.sees_caller_identity()).await?;
     if let Some(phone) = &f.phone {
         if !user.role.sees_caller_identity() {
             return Err(AppError::forbidden(
@@ -78,10 +80,12 @@ pub async fn build_filter(app: &App, user: &User, q: &ListQuery) -> AppResult<Li
 /// The filter for the console (`jiesu export`): whoever runs the binary holds the database
 /// itself, so no unit scope applies; identities are still masked in every row.
 pub async fn console_filter(app: &App, q: &ListQuery) -> AppResult<ListFilter> {
-    parse_filter(app, q).await
+    parse_filter(app, q, false).await
 }
 
-async fn parse_filter(app: &App, q: &ListQuery) -> AppResult<ListFilter> {
+/// `phone_in_q`: a `q` that reads as a phone number searches callers' phones (for roles that
+/// see callers; others search it as text).
+async fn parse_filter(app: &App, q: &ListQuery, phone_in_q: bool) -> AppResult<ListFilter> {
     let bad = |field: &str, msg: String| AppError::bad_query(field, msg);
     let mut f = ListFilter {
         limit: q.limit.unwrap_or(50),
@@ -148,6 +152,24 @@ async fn parse_filter(app: &App, q: &ListQuery) -> AppResult<ListFilter> {
         return Err(bad("q", format!("at most {MAX_QUERY_CHARS} characters")));
     }
     f.text = q.q.clone().filter(|s| !s.trim().is_empty());
+    if let Some(c) = &q.code {
+        f.code = Some(jiesu_domain::tracking::as_tracking_code(c).ok_or_else(|| {
+            bad(
+                "code",
+                "a 受理编号: XC, six digits and six letters or digits".into(),
+            )
+        })?);
+    }
+    // One search box takes a 受理编号, a caller's phone or words.
+    if let Some(t) = f.text.clone() {
+        if let Some(code) = jiesu_domain::tracking::as_tracking_code(&t) {
+            f.code = Some(code);
+            f.text = None;
+        } else if phone_in_q && q.phone.is_none() && jiesu_domain::tracking::looks_like_phone(&t) {
+            f.phone = Some(t.trim().to_string());
+            f.text = None;
+        }
+    }
     if let Some(p) = &q.phone {
         let digits = p.chars().filter(char::is_ascii_digit).count();
         let shape = p

@@ -128,6 +128,7 @@ fn list_params() -> Vec<Value> {
         "received_to",
         "q",
         "phone",
+        "code",
         "sla",
         "cursor",
         "limit",
@@ -141,6 +142,8 @@ fn list_params() -> Vec<Value> {
             // that do not see callers.
             "phone" => json!({"type": "string", "maxLength": 32,
                 "description": "the caller's phone, exact however written (roles that see callers; audited)"}),
+            "code" => json!({"type": "string", "pattern": "^\\s*[Xx][Cc][0-9]{6}[2-9A-HJKMNP-Za-hjkmnp-z]{6}\\s*$",
+                "description": "a 受理编号 (tracking code), exactly; `q` holding one means the same"}),
             _ => json!({"type": "string"}),
         };
         json!({"name": p, "in": "query", "required": false, "schema": schema})

@@ -46,6 +46,8 @@ pub struct ListFilter {
     pub text: Option<String>,
     /// The caller's phone, matched exactly (however written) through its blind index.
     pub phone: Option<String>,
+    /// A tracking code (受理编号), exactly.
+    pub code: Option<String>,
     /// Only these request ids (candidates from the full-text index; order is not kept).
     pub ids: Option<Vec<i64>>,
     /// Only requests this unit leads or co-handles (a handler's view).

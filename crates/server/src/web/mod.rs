@@ -147,6 +147,8 @@ impl axum::extract::OptionalFromRequestParts<AppState> for WebUser {
 /// The header of every page: who is logged in, the desks their role opens, the CSRF token.
 pub struct Nav {
     pub logged_in: bool,
+    /// The header's search box (受理编号, phone or words): for roles that read requests.
+    pub search: bool,
     pub user: String,
     pub role: String,
     pub csrf: String,
@@ -186,6 +188,7 @@ impl Nav {
         let role = u.role();
         Nav {
             logged_in: true,
+            search: jiesu_app::policy::allows(role, Capability::ReadRequests),
             user: u.user.display_name.clone(),
             role: role.label_zh().to_string(),
             csrf: u.csrf.clone(),
@@ -207,6 +210,7 @@ impl Nav {
     pub fn anonymous(active: &str) -> Nav {
         Nav {
             logged_in: false,
+            search: false,
             user: String::new(),
             role: String::new(),
             csrf: String::new(),

@@ -351,6 +351,10 @@ pub async fn list(
         }
     };
     match jiesu_app::requests::page(&app, &f).await {
+        // A 受理编号 from the search box opens its request.
+        Ok(p) if f.code.is_some() && p.items.len() == 1 => {
+            Redirect::to(&format!("/r/{}", p.items[0].id)).into_response()
+        }
         Ok(p) => {
             let now = app.now();
             view.rows = p.items.iter().map(|s| row(&app, s, now)).collect();
@@ -908,11 +912,21 @@ pub struct DetailQuery {
 pub async fn detail(
     State(app): State<AppState>,
     user: WebUser,
-    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     Query(q): Query<DetailQuery>,
 ) -> Response {
     let Ok(Path(id)) = id else {
         return error_page(Some(&user), StatusCode::NOT_FOUND, "诉求不存在。");
+    };
+    // `/r/<受理编号>` resolves to the request's own page.
+    let id = match id.parse::<i64>() {
+        Ok(id) => id,
+        Err(_) => {
+            return match jiesu_app::actions::find_by_code(&app, &user.user, &id).await {
+                Ok(found) => Redirect::to(&format!("/r/{found}")).into_response(),
+                Err(e) => api_error_page(&user, &ApiError::from(e)),
+            };
+        }
     };
     let flash =
         q.ok.as_deref()

@@ -116,6 +116,9 @@ impl Db {
                 P::S(format!("%{escaped}%")),
             );
         }
+        if let Some(code) = &f.code {
+            push(&mut sql, " AND tracking_code = ?", P::S(code.clone()));
+        }
         if let Some(phone) = &f.phone {
             match self.pii.phone_index(phone) {
                 Some(ix) => push(&mut sql, " AND caller_phone_index = ?", P::S(ix)),
