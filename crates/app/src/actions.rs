@@ -51,22 +51,6 @@ pub async fn load_visible(app: &App, user: &User, id: i64) -> AppResult<RequestS
     Ok(st)
 }
 
-/// The id of the request with this 受理编号, if `user` may see it (anything else is "not
-/// found", as for ids).
-pub async fn find_by_code(app: &App, user: &User, code: &str) -> AppResult<i64> {
-    require(user, Capability::ReadRequests)?;
-    let code = jiesu_domain::tracking::as_tracking_code(code).ok_or_else(AppError::not_found)?;
-    let st = app
-        .store
-        .get_by_tracking_code(&code)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    if !jiesu_domain::can_see(&user.actor(), &st) {
-        return Err(AppError::not_found());
-    }
-    Ok(st.id)
-}
-
 /// Whether the request holds a caller's identity at all.
 pub fn has_identity(st: &RequestState) -> bool {
     st.intake.caller.name.is_some() || st.intake.caller.phone.is_some()
@@ -156,12 +140,16 @@ pub async fn photo(
         .map(|b| (meta, b)))
 }
 
-/// The id of the request with tracking code `code`, if `user` may see it.
+/// The id of the request with tracking code `code` (any case, spaces around), if `user` may
+/// see it.
 pub async fn id_of_code(app: &App, user: &User, code: &str) -> AppResult<Option<i64>> {
     require(user, Capability::ReadRequests)?;
+    let Some(code) = jiesu_domain::tracking::as_tracking_code(code) else {
+        return Ok(None);
+    };
     Ok(app
         .store
-        .get_by_tracking_code(code)
+        .get_by_tracking_code(&code)
         .await?
         .filter(|st| jiesu_domain::can_see(&user.actor(), st))
         .map(|st| st.id))

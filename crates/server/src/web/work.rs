@@ -922,8 +922,9 @@ pub async fn detail(
     let id = match id.parse::<i64>() {
         Ok(id) => id,
         Err(_) => {
-            return match jiesu_app::actions::find_by_code(&app, &user.user, &id).await {
-                Ok(found) => Redirect::to(&format!("/r/{found}")).into_response(),
+            return match jiesu_app::actions::id_of_code(&app, &user.user, &id).await {
+                Ok(Some(found)) => Redirect::to(&format!("/r/{found}")).into_response(),
+                Ok(None) => error_page(Some(&user), StatusCode::NOT_FOUND, "诉求不存在。"),
                 Err(e) => api_error_page(&user, &ApiError::from(e)),
             };
         }
