@@ -86,6 +86,15 @@ impl Directory {
             .iter()
             .find(|u| u.kind == UnitKind::Street && u.street_code.as_deref() == Some(street_code))
     }
+    /// Whether `unit` covers a request located in `street`: a street office only its own
+    /// street; departments and utilities the whole district. An unknown unit or a request
+    /// without a street is not judged here (the engine refuses unknown units).
+    pub fn covers(&self, unit: &str, street: Option<&str>) -> bool {
+        match (self.unit(unit), street) {
+            (Some(u), Some(s)) if u.kind == UnitKind::Street => u.street_code.as_deref() == Some(s),
+            _ => true,
+        }
+    }
     /// The top-level ancestor of a category (for grouping in reports).
     pub fn top_category<'a>(&'a self, code: &'a str) -> &'a str {
         let mut cur = code;

@@ -701,3 +701,72 @@ async fn webhooks_page(app: &App) {
 async fn webhooks_and_dead_letters_from_the_admin_page() {
     on_every_backend!(webhooks_page);
 }
+
+async fn dispatch_form(app: &App) {
+    let b = app.backend();
+    let id = app.intake(serde_json::json!({})).await;
+    let dispatcher = Browser::of(app, "dispatcher");
+    let (s, html) = dispatcher.get(&format!("/r/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    // Nothing is preselected but the unit the category and street route to, marked.
+    assert!(
+        html.contains(r#"<option value="">请选择承办单位</option>"#),
+        "[{b}] no empty first choice"
+    );
+    assert_eq!(
+        html.matches(" selected>").count(),
+        1,
+        "[{b}] one preselected unit"
+    );
+    assert!(
+        html.contains(&format!(r#"<option value="{STREET}" selected>"#)),
+        "[{b}] the routed street office is not preselected"
+    );
+    assert!(html.contains("（建议）"));
+    // Another street's office: asked twice, nothing changes the first time.
+    let path = format!("/r/{id}/act/dispatch");
+    let (s, html, _) = dispatcher
+        .post(&path, &[("unit", common::OTHER_STREET_OFFICE)], true)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "[{b}] a form error");
+    assert!(html.contains("不辖本诉求所在的"), "[{b}] no street warning");
+    assert_eq!(
+        app.state(id).await["status"],
+        "received",
+        "[{b}] dispatched anyway"
+    );
+    let (s, _, loc) = dispatcher
+        .post(
+            &path,
+            &[
+                ("unit", common::OTHER_STREET_OFFICE),
+                ("cross_street", "yes"),
+            ],
+            true,
+        )
+        .await;
+    assert!(
+        s.is_redirection(),
+        "[{b}] confirmed cross-street dispatch: {s}"
+    );
+    assert!(loc.unwrap_or_default().contains("ok=dispatch"));
+    assert_eq!(
+        app.state(id).await["lead_unit"],
+        common::OTHER_STREET_OFFICE
+    );
+    // A department covers the whole district: no question asked.
+    let other = app.intake(serde_json::json!({})).await;
+    let (s, _, _) = dispatcher
+        .post(
+            &format!("/r/{other}/act/dispatch"),
+            &[("unit", "housing-admin")],
+            true,
+        )
+        .await;
+    assert!(s.is_redirection(), "[{b}] department dispatch: {s}");
+}
+
+#[tokio::test]
+async fn dispatch_preselects_the_routed_unit_and_asks_before_another_street() {
+    on_every_backend!(dispatch_form);
+}

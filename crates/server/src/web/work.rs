@@ -419,6 +419,8 @@ struct RequestPage {
     errors: FieldErrors,
     flash: String,
     units: Vec<OptGroup>,
+    /// The unit the category and street route to (preselected for 派单; nothing else is).
+    suggested_unit: String,
     departments: Vec<super::intake::Opt>,
     specials: Vec<super::intake::Opt>,
     photos: Vec<Photo>,
@@ -882,6 +884,14 @@ async fn render_detail(
         errors,
         flash,
         units: unit_groups(&app.dir),
+        suggested_unit: st
+            .intake
+            .category
+            .as_deref()
+            .zip(st.intake.street.as_deref())
+            .and_then(|(c, s)| app.dir.world.route(c, s))
+            .map(|u| u.code.clone())
+            .unwrap_or_default(),
         departments,
         specials: SpecialHandling::ALL
             .iter()
@@ -1083,6 +1093,27 @@ pub async fn act(
     } else {
         command_from(&name, &form, &mut errors).map(Action::Command)
     };
+    // A street office handles its own street: dispatching elsewhere is asked twice.
+    if let Some(Action::Command(Command::Dispatch { unit, .. })) = &action
+        && form.get("cross_street") != Some("yes")
+        && let Ok(st) = jiesu_app::actions::load_visible(&app, &user.user, id).await
+        && !app.dir.covers(unit, st.intake.street.as_deref())
+    {
+        let street = st
+            .intake
+            .street
+            .as_deref()
+            .and_then(|s| app.dir.street(s))
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        errors.add(
+            "unit",
+            format!(
+                "所选街道办事处不辖本诉求所在的{street}；确需跨街道派单，请勾选“确认跨街道派单”。"
+            ),
+        );
+        return render_detail(&app, &user, id, errors, &name, String::new()).await;
+    }
     let Some(action) = action else {
         if errors.is_empty() {
             return error_page(Some(&user), StatusCode::NOT_FOUND, "未知操作。");
