@@ -500,23 +500,32 @@ async fn portal_files_tracks_and_rates_once() {
 
 async fn admin(app: &App) {
     let admin = Browser::of(app, "admin");
-    let weights = |r: &str| {
+    let weights = |r: &str, res: &str| {
         [
             ("w.response", r.to_string()),
-            ("w.resolution", "45".to_string()),
-            ("w.satisfaction", "45".to_string()),
+            ("w.resolution", res.to_string()),
+            ("w.satisfaction", "40".to_string()),
             ("w.satisfied_score", "100".to_string()),
             ("w.basically_satisfied_score", "80".to_string()),
             ("w.unsatisfied_score", "0".to_string()),
         ]
     };
-    let bad = weights("-5");
+    let bad = weights("-5", "40");
     let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (s, html, _) = admin.post("/admin/weights", &bad, true).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("请填写 0–100 之间的数"));
+    // 30 + 40 + 40 = 110: refused by the rule the weights file is held to, not saved.
+    let over = weights("30", "40");
+    let over: Vec<(&str, &str)> = over.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, html, _) = admin.post("/admin/weights", &over, true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("之和须为 100，现为 110"),
+        "weights summing to 110 accepted"
+    );
     // Only an admin edits.
-    let good = weights("20");
+    let good = weights("20", "40");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (s, _, _) = Browser::of(app, "supervisor")
         .post("/admin/weights", &good, true)

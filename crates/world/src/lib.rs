@@ -309,6 +309,61 @@ pub struct AssessmentWeights {
     pub unsatisfied_score: f64,
 }
 
+/// What is wrong with a set of weights: the one rule for the file and every editor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightProblem {
+    /// A weight (`response`, `resolution`, `satisfaction`) is negative or not a number.
+    BadWeight(&'static str, f64),
+    /// The three weights do not sum to 100.
+    SumNot100(f64),
+    /// A score (`satisfied_score` …) is outside 0–100.
+    BadScore(&'static str, f64),
+    /// 满意 ≥ 基本满意 ≥ 不满意 does not hold.
+    ScoresOutOfOrder,
+}
+
+impl AssessmentWeights {
+    /// Every rule the weights break (none: they may be used).
+    pub fn problems(&self) -> Vec<WeightProblem> {
+        let mut out = Vec::new();
+        let weights = [
+            ("response", self.response),
+            ("resolution", self.resolution),
+            ("satisfaction", self.satisfaction),
+        ];
+        let mut weights_ok = true;
+        for (key, w) in weights {
+            if !(w.is_finite() && w >= 0.0) {
+                weights_ok = false;
+                out.push(WeightProblem::BadWeight(key, w));
+            }
+        }
+        let sum: f64 = weights.iter().map(|(_, w)| w).sum();
+        if weights_ok && (sum - 100.0).abs() > 0.001 {
+            out.push(WeightProblem::SumNot100(sum));
+        }
+        let scores = [
+            ("satisfied_score", self.satisfied_score),
+            ("basically_satisfied_score", self.basically_satisfied_score),
+            ("unsatisfied_score", self.unsatisfied_score),
+        ];
+        let mut scores_ok = true;
+        for (key, s) in scores {
+            if !(0.0..=100.0).contains(&s) {
+                scores_ok = false;
+                out.push(WeightProblem::BadScore(key, s));
+            }
+        }
+        if scores_ok
+            && !(self.satisfied_score >= self.basically_satisfied_score
+                && self.basically_satisfied_score >= self.unsatisfied_score)
+        {
+            out.push(WeightProblem::ScoresOutOfOrder);
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {

@@ -724,75 +724,53 @@ pub(crate) fn weights(file: &str, text: &str) -> Parsed<Option<AssessmentWeights
         return (None, errors);
     };
     let line = |v: &Spanned<f64>| line_of(text, v.span().start);
-    let weights = [
-        ("response", &raw.response),
-        ("resolution", &raw.resolution),
-        ("satisfaction", &raw.satisfaction),
-    ];
-    let mut weights_ok = true;
-    for (key, value) in weights {
-        let w = *value.get_ref();
-        if !(w.is_finite() && w >= 0.0) {
-            weights_ok = false;
-            errors.push(WorldError::key(
-                file,
-                line(value),
-                key,
-                format!("a weight must be a non-negative number, got {w}"),
-            ));
-        }
-    }
-    let sum: f64 = weights.iter().map(|(_, v)| *v.get_ref()).sum();
-    if weights_ok && (sum - 100.0).abs() > 0.001 {
-        // Reported at the first weight so the reader lands on the group to fix.
-        let first = weights.iter().map(|(_, v)| line(v)).min().unwrap_or(1);
-        errors.push(WorldError::key(
-            file,
-            first,
-            "response",
-            format!("response + resolution + satisfaction must be 100, got {sum}"),
-        ));
-    }
-    let scores = [
-        ("satisfied_score", &raw.satisfied_score),
-        ("basically_satisfied_score", &raw.basically_satisfied_score),
-        ("unsatisfied_score", &raw.unsatisfied_score),
-    ];
-    let mut scores_ok = true;
-    for (key, value) in scores {
-        let s = *value.get_ref();
-        if !(0.0..=100.0).contains(&s) {
-            scores_ok = false;
-            errors.push(WorldError::key(
-                file,
-                line(value),
-                key,
-                format!("a score must be between 0 and 100, got {s}"),
-            ));
-        }
-    }
-    let (satisfied, basically, unsatisfied) = (
-        *raw.satisfied_score.get_ref(),
-        *raw.basically_satisfied_score.get_ref(),
-        *raw.unsatisfied_score.get_ref(),
-    );
-    if scores_ok && !(satisfied >= basically && basically >= unsatisfied) {
-        errors.push(WorldError::key(
-            file,
-            line(&raw.basically_satisfied_score),
-            "basically_satisfied_score",
-            "scores must not increase from satisfied to basically satisfied to unsatisfied"
-                .to_owned(),
-        ));
-    }
     let weights = AssessmentWeights {
         response: *raw.response.get_ref(),
         resolution: *raw.resolution.get_ref(),
         satisfaction: *raw.satisfaction.get_ref(),
-        satisfied_score: satisfied,
-        basically_satisfied_score: basically,
-        unsatisfied_score: unsatisfied,
+        satisfied_score: *raw.satisfied_score.get_ref(),
+        basically_satisfied_score: *raw.basically_satisfied_score.get_ref(),
+        unsatisfied_score: *raw.unsatisfied_score.get_ref(),
     };
+    let line_of_key = |key: &str| match key {
+        "response" => line(&raw.response),
+        "resolution" => line(&raw.resolution),
+        "satisfaction" => line(&raw.satisfaction),
+        "satisfied_score" => line(&raw.satisfied_score),
+        "basically_satisfied_score" => line(&raw.basically_satisfied_score),
+        _ => line(&raw.unsatisfied_score),
+    };
+    for p in weights.problems() {
+        let (key, message) = match p {
+            crate::WeightProblem::BadWeight(k, w) => (
+                k,
+                format!("a weight must be a non-negative number, got {w}"),
+            ),
+            // Reported at the first weight so the reader lands on the group to fix.
+            crate::WeightProblem::SumNot100(sum) => (
+                "response",
+                format!("response + resolution + satisfaction must be 100, got {sum}"),
+            ),
+            crate::WeightProblem::BadScore(k, s) => {
+                (k, format!("a score must be between 0 and 100, got {s}"))
+            }
+            crate::WeightProblem::ScoresOutOfOrder => (
+                "basically_satisfied_score",
+                "scores must not increase from satisfied to basically satisfied to unsatisfied"
+                    .to_owned(),
+            ),
+        };
+        let at = if key == "response" {
+            ["response", "resolution", "satisfaction"]
+                .iter()
+                .map(|k| line_of_key(k))
+                .min()
+                .unwrap_or(1)
+        } else {
+            line_of_key(key)
+        };
+        errors.push(WorldError::key(file, at, key, message));
+    }
     (Some(weights), errors)
 }
 

@@ -410,14 +410,22 @@ pub async fn save_weights(
         basically_satisfied_score: number(&form, "w.basically_satisfied_score", &mut errors),
         unsatisfied_score: number(&form, "w.unsatisfied_score", &mut errors),
     };
-    if errors.is_empty() && w.response + w.resolution + w.satisfaction <= 0.0 {
-        errors.add("w.response", "三项权重不能全为 0。");
-    }
-    if errors.is_empty()
-        && !(w.satisfied_score >= w.basically_satisfied_score
-            && w.basically_satisfied_score >= w.unsatisfied_score)
-    {
-        errors.add("w.satisfied_score", "分值须满足 满意 ≥ 基本满意 ≥ 不满意。");
+    if errors.is_empty() {
+        // The rule the weights file is held to (jiesu_world::AssessmentWeights::problems).
+        for p in w.problems() {
+            use jiesu_world::WeightProblem as P;
+            match p {
+                P::BadWeight(k, _) => errors.add(&format!("w.{k}"), "权重须为不小于 0 的数。"),
+                P::SumNot100(sum) => errors.add(
+                    "w.response",
+                    format!("响应率、解决率、满意率三项权重之和须为 100，现为 {sum}。"),
+                ),
+                P::BadScore(k, _) => errors.add(&format!("w.{k}"), "分值须在 0 到 100 之间。"),
+                P::ScoresOutOfOrder => {
+                    errors.add("w.satisfied_score", "分值须满足 满意 ≥ 基本满意 ≥ 不满意。")
+                }
+            }
+        }
     }
     if !errors.is_empty() {
         return render(&app, &user, String::new(), errors, form.0).await;
