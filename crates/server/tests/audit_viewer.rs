@@ -11,26 +11,8 @@ use serde_json::json;
 
 const PHONE: &str = "13812345678";
 
-/// A page as `user` (a bearer token doubles as the session cookie), not following redirects.
 async fn page(app: &App, user: Option<&str>, path: &str) -> (StatusCode, String, String) {
-    let mut rb = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .get(format!("{}{path}", app.base));
-    if let Some(u) = user {
-        let token = app.tokens.get(u).cloned().unwrap_or_default();
-        rb = rb.header("cookie", format!("jiesu_session={token}"));
-    }
-    let r = rb.send().await.expect("send");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.unwrap_or_default())
+    app.page(user, path).await
 }
 
 /// One table row of the viewer: its audit id and the text of each cell.

@@ -16,26 +16,8 @@ fn ids(v: &Value) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-/// A page as `user` (the bearer token doubles as the session cookie), redirects not followed.
 async fn page(app: &App, user: &str, path: &str) -> (StatusCode, String, String) {
-    let token = app.tokens.get(user).cloned().unwrap_or_default();
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .get(format!("{}{path}", app.base))
-        .header("cookie", format!("jiesu_session={token}"))
-        .send()
-        .await
-        .expect("send");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.unwrap_or_default())
+    app.page(Some(user), path).await
 }
 
 async fn find(app: &App) {

@@ -149,6 +149,29 @@ impl App {
         (status, v)
     }
 
+    /// A web page as `user` (the bearer token doubles as the session cookie), redirects not
+    /// followed: (status, Location, body).
+    pub async fn page(&self, user: Option<&str>, path: &str) -> (StatusCode, String, String) {
+        let mut rb = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .get(format!("{}{path}", self.base));
+        if let Some(u) = user {
+            let token = self.tokens.get(u).cloned().unwrap_or_default();
+            rb = rb.header("cookie", format!("jiesu_session={token}"));
+        }
+        let r = rb.send().await.expect("send");
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, location, r.text().await.unwrap_or_default())
+    }
+
     pub async fn get(&self, user: &str, path: &str) -> (StatusCode, Value) {
         self.call("GET", Some(user), path, None).await
     }
