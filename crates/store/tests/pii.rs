@@ -9,6 +9,8 @@ use jiesu_store::{Algorithm, Keyring, ListFilter, NewRequest, Pii, PiiError, Sto
 use jiff::Timestamp;
 use std::sync::Arc;
 
+mod common;
+
 const NAME: &str = "欧阳明珠";
 const PHONE: &str = "13987651234";
 
@@ -59,53 +61,13 @@ async fn create(store: &Store, name: &str, phone: &str) -> i64 {
         .id
 }
 
-/// Every text value of every user table, as the database holds it.
+/// Every value of every table, as the database holds it (the backup test's independent reader).
 async fn every_stored_text(url: &str) -> String {
     let mut out = String::new();
-    if url.starts_with("sqlite:") {
-        use sqlx::{Connection, Row};
-        let mut c = sqlx::SqliteConnection::connect(url).await.expect("raw");
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )
-        .fetch_all(&mut c)
-        .await
-        .expect("tables");
-        for t in tables {
-            let sql = format!("SELECT * FROM \"{t}\"");
-            for r in sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&mut c)
-                .await
-                .expect("rows")
-            {
-                for i in 0..r.len() {
-                    if let Ok(Some(s)) = r.try_get::<Option<String>, _>(i) {
-                        out.push_str(&s);
-                        out.push('\n');
-                    }
-                }
-            }
-        }
-    } else {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(url).await.expect("raw");
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
-        )
-        .fetch_all(&mut c)
-        .await
-        .expect("tables");
-        for t in tables {
-            // Each row as its text form: every column, whatever its type.
-            let sql = format!("SELECT t::text FROM \"{t}\" t");
-            for s in sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&mut c)
-                .await
-                .expect("rows")
-            {
-                out.push_str(&s);
-                out.push('\n');
-            }
+    for (_, (_, rows)) in common::snapshot(url).await {
+        for v in rows.into_iter().flatten().flatten() {
+            out.push_str(&v);
+            out.push('\n');
         }
     }
     out
