@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
 
-use common::{BIN, PASSWORD, serve};
+use common::{PASSWORD, serve};
 
 fn add_admin(db: &str) {
     common::add_user(db, "tlsadmin", "admin", None, &[]);
@@ -272,19 +272,7 @@ async fn plain_http_sends_no_hsts_and_no_secure_cookie_unless_the_proxy_side_is_
 
 /// Runs `jiesu serve` expecting it to refuse to start; returns its stderr.
 fn refused(db: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--bind",
-            "127.0.0.1:0",
-            "--world",
-            &common::world_dir(),
-        ])
-        .args(extra)
-        .envs(env.iter().copied())
-        .env("JIESU_LOG", "warn")
+    let mut child = common::serve_command(db, extra, env)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -57,19 +57,7 @@ pub fn add_user(db: &str, name: &str, role: &str, unit: Option<&str>, env: &[(&s
 /// Starts `jiesu serve` on a free port with `extra` arguments and `env`; returns the process
 /// and the base URL it prints (`http://…` or `https://…`).
 pub fn serve(db: &str, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--bind",
-            "127.0.0.1:0",
-            "--world",
-            &world_dir(),
-        ])
-        .args(extra)
-        .envs(env.iter().copied())
-        .env("JIESU_LOG", "warn")
+    let mut child = serve_command(db, extra, env)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -84,6 +72,24 @@ pub fn serve(db: &str, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) 
         .unwrap_or_else(|| panic!("no address in `{line}`"))
         .to_string();
     (child, url)
+}
+
+/// `jiesu serve` on a free port with `extra` arguments and `env`, not yet started.
+pub fn serve_command(db: &str, extra: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "serve",
+        "--db",
+        db,
+        "--bind",
+        "127.0.0.1:0",
+        "--world",
+        &world_dir(),
+    ])
+    .args(extra)
+    .envs(env.iter().copied())
+    .env("JIESU_LOG", "warn");
+    c
 }
 
 /// A bearer token for `user` (retried while the server comes up).
