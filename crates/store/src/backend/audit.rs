@@ -165,7 +165,7 @@ impl Db {
 
 const AUDIT_COLUMNS: &str = "at, user_id, username, role, action, target_type, target_id, detail";
 
-fn audit_from_row(r: &<DB as sqlx::Database>::Row) -> Result<AuditEntry> {
+pub(super) fn audit_from_row(r: &<DB as sqlx::Database>::Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         at: ts(r.try_get("at")?)?,
         user_id: r.try_get("user_id")?,

@@ -105,16 +105,7 @@ impl Db {
                 Ok(AuditRow {
                     id: r.try_get("id")?,
                     seq: r.try_get("seq")?,
-                    entry: AuditEntry {
-                        at: ts(r.try_get("at")?)?,
-                        user_id: r.try_get("user_id")?,
-                        username: r.try_get("username")?,
-                        role: r.try_get("role")?,
-                        action: r.try_get("action")?,
-                        target_type: r.try_get("target_type")?,
-                        target_id: r.try_get("target_id")?,
-                        detail: r.try_get("detail")?,
-                    },
+                    entry: super::audit::audit_from_row(r)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
