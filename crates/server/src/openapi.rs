@@ -331,7 +331,7 @@ fn complete_error_responses(paths: &mut Value) {
                 add.extend(["401", "403"]);
             }
             if o.get("requestBody").is_some() {
-                add.extend(["400", "415", "422"]);
+                add.extend(["400", "413", "415", "422"]);
             }
             // Periods have one grammar wherever they are asked for (jiesu_domain::assessment).
             if let Some(params) = o.get_mut("parameters").and_then(Value::as_array_mut) {
@@ -346,6 +346,9 @@ fn complete_error_responses(paths: &mut Value) {
                 if !responses.contains_key(code) {
                     let doc = if code == "415" {
                         json!({"description": "the body is not sent as application/json", "content": e["400"]["content"]})
+                    } else if code == "413" {
+                        // The body limit (64 KiB) answers before any handler runs.
+                        json!({"description": "the body is larger than the limit (body_too_large)", "content": e["400"]["content"]})
                     } else {
                         e[code].clone()
                     };
