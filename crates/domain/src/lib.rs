@@ -12,6 +12,7 @@ pub mod commands;
 pub mod directory;
 pub mod error;
 pub mod intake;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod model;
 pub mod password;

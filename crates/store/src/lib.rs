@@ -91,6 +91,9 @@ pub use rollup_api::assessment_sql;
 // The admin's audit viewer query (after the macro, which it uses).
 mod audit_query_api;
 pub use audit_query_api::{AuditPage, AuditQuery, AuditRow};
+// The 咨询 knowledge base (after the macro, which it uses).
+mod knowledge_api;
+pub use knowledge_api::*;
 
 impl Store {
     /// `sqlite://path.db` (created if missing) or `postgres://…`, with the PII keyring the

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pii",
         include_str!("../migrations/postgres/0011_pii.sql"),
     ),
+    (
+        14,
+        "knowledge",
+        include_str!("../migrations/postgres/0014_knowledge.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     let opts: sqlx::postgres::PgConnectOptions = url
@@ -97,6 +102,8 @@ mod conn;
 mod engine;
 #[path = "backend/keys.rs"]
 mod keys;
+#[path = "backend/knowledge.rs"]
+mod knowledge;
 #[path = "backend/lifecycle.rs"]
 mod lifecycle;
 #[path = "backend/open311.rs"]

@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_audit_chain.sql"),
     ),
     (11, "pii", include_str!("../migrations/sqlite/0011_pii.sql")),
+    (
+        14,
+        "knowledge",
+        include_str!("../migrations/sqlite/0014_knowledge.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -110,6 +115,8 @@ mod conn;
 mod engine;
 #[path = "backend/keys.rs"]
 mod keys;
+#[path = "backend/knowledge.rs"]
+mod knowledge;
 #[path = "backend/lifecycle.rs"]
 mod lifecycle;
 #[path = "backend/open311.rs"]
