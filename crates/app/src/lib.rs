@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod actions;
 pub mod analytics;
 pub mod assessment;
+pub mod care;
 pub mod console;
 pub mod error;
 pub mod export;

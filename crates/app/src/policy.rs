@@ -11,7 +11,9 @@ use crate::error::{AppError, AppResult};
 use jiesu_domain::Role;
 use jiesu_store::User;
 
-use Role::{Admin, Callback, Dispatcher, Handler, Operator, Supervisor};
+use Role::{
+    Admin, Callback, CareAdmin, CareManager, Dispatcher, Handler, Operator, Provider, Supervisor,
+};
 
 /// Something a door lets a person do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +54,24 @@ pub enum Capability {
     ReloadModels,
     /// Scrape `/metrics` (load and backlogs, no cases).
     ReadMetrics,
+    /// 养老: register and edit elders, record capacity assessments.
+    ManageElders,
+    /// 养老: find elders (identities masked unless the role needs them) to act for them.
+    ReadElders,
+    /// 养老: providers, their price lists, coverage, slots; meal points.
+    ManageCareNetwork,
+    /// 养老: a provider's own desk — its orders, carers, price list.
+    ProviderDesk,
+    /// 养老: create service orders (from a request, a care plan).
+    CreateCareOrders,
+    /// 养老: read orders and give their commands (the domain then decides each).
+    ActOnCareOrders,
+    /// 养老: record meals at a meal point.
+    RecordMeals,
+    /// 养老: prepare and approve monthly settlement claims.
+    SettleCare,
+    /// 养老: the supply–demand view (温度计 → 指挥棒).
+    ViewCareSupply,
 }
 
 impl Capability {
@@ -74,6 +94,15 @@ impl Capability {
         Capability::ManageApiKeys,
         Capability::ReloadModels,
         Capability::ReadMetrics,
+        Capability::ManageElders,
+        Capability::ReadElders,
+        Capability::ManageCareNetwork,
+        Capability::ProviderDesk,
+        Capability::CreateCareOrders,
+        Capability::ActOnCareOrders,
+        Capability::RecordMeals,
+        Capability::SettleCare,
+        Capability::ViewCareSupply,
     ];
 
     /// The roles that have this capability: the whole policy.
@@ -96,6 +125,22 @@ impl Capability {
             ViewAudit => &[Supervisor, Admin],
             ManageUsers | EditWorld | ManageWebhooks | ManageApiKeys | ReloadModels
             | ReadMetrics => &[Admin],
+            ManageElders => &[CareAdmin, CareManager],
+            ReadElders => &[CareAdmin, CareManager, Operator, Dispatcher, Handler],
+            ManageCareNetwork => &[CareAdmin],
+            ProviderDesk => &[Provider],
+            CreateCareOrders => &[CareAdmin, CareManager, Operator, Dispatcher, Handler],
+            ActOnCareOrders => &[
+                CareAdmin,
+                CareManager,
+                Operator,
+                Dispatcher,
+                Handler,
+                Provider,
+            ],
+            RecordMeals => &[CareAdmin, Provider],
+            SettleCare => &[CareAdmin],
+            ViewCareSupply => &[CareAdmin, CareManager, Supervisor],
         }
     }
 
@@ -121,6 +166,15 @@ impl Capability {
             ManageApiKeys => "managing Open311 keys",
             ReloadModels => "reloading models",
             ReadMetrics => "the metrics",
+            ManageElders => "养老对象登记",
+            ReadElders => "查找老人",
+            ManageCareNetwork => "养老服务网络",
+            ProviderDesk => "服务商工作台",
+            CreateCareOrders => "创建养老服务工单",
+            ActOnCareOrders => "养老服务工单",
+            RecordMeals => "助餐记录",
+            SettleCare => "养老结算",
+            ViewCareSupply => "养老供需分析",
         }
     }
 }

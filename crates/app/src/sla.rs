@@ -11,7 +11,17 @@ use std::time::Duration;
 /// Runs the sweep now, for someone who may.
 pub async fn sweep(app: &App, user: &User) -> AppResult<SweepReport> {
     require(user, Capability::RunSweep)?;
-    Ok(app.store.sweep_sla(app.now()).await?)
+    let r = app.store.sweep_sla(app.now()).await?;
+    sweep_cases(app).await?;
+    Ok(r)
+}
+
+/// Fires the due timers of every other kind of case (elder-care orders' late-visit alerts).
+pub async fn sweep_cases(app: &App) -> AppResult<SweepReport> {
+    Ok(app
+        .store
+        .sweep_case_timers::<jiesu_domain::care::ServiceOrder>(app.now())
+        .await?)
 }
 
 /// Runs the sweep every `every` until the process ends.
@@ -23,6 +33,9 @@ pub fn spawn_sweeper(app: App, every: Duration) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             let started = std::time::Instant::now();
             let swept = app.store.sweep_sla(app.now()).await;
+            if let Err(e) = sweep_cases(&app).await {
+                tracing::warn!(error = %e, "case timer sweep failed");
+            }
             let at_ms = jiff::Timestamp::now().as_millisecond();
             crate::metrics::sweep_finished(started.elapsed(), swept.is_ok(), at_ms);
             match swept {

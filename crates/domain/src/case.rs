@@ -28,6 +28,18 @@ pub struct CaseEvent<E> {
     pub payload: E,
 }
 
+/// Columns the store keeps beside a case's state, so lists and lookups need not read every
+/// state: each kind fills what it uses (an order: its number, provider, community, elder and
+/// visit time). `code` is unique within a kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseIndex {
+    pub code: Option<String>,
+    pub owner: Option<String>,
+    pub region: Option<String>,
+    pub subject: Option<i64>,
+    pub at: Option<Timestamp>,
+}
+
 /// An event decided but not yet stamped: the payload and an optional reason.
 pub type Decided<E> = (E, Option<String>);
 
@@ -85,6 +97,11 @@ pub trait CaseKind: Send + Sync + 'static {
 
     /// The events due at `now`; applying them must move `next_timer` past `now`.
     fn fire_timers(st: &Self::State, now: Timestamp) -> Vec<Decided<Self::Event>>;
+
+    /// The indexed columns of the case (see [`CaseIndex`]); none by default.
+    fn index(_st: &Self::State) -> CaseIndex {
+        CaseIndex::default()
+    }
 }
 
 /// Stamps decided events onto `st` (seq = version + 1, …) and applies them.

@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod assessment;
 pub mod calendar;
+pub mod care;
 pub mod case;
 pub mod commands;
 pub mod directory;

@@ -3,9 +3,6 @@
 //! Every enum serialises as a stable snake_case English code (the API's language) and has a
 //! Chinese label for the UI.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// Implements `as_str`, `label_zh`, `ALL`, `Display` and `FromStr` from one table so the code,
 /// the label and the parser can never drift apart.
@@ -15,15 +12,15 @@ macro_rules! vocabulary {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $($(#[$vm])* $variant),+ }
 
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(|_| serde::de::Error::unknown_variant(&s, &[$($code),+]))
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(|_| <D::Error as ::serde::de::Error>::unknown_variant(&s, &[$($code),+]))
             }
         }
 
@@ -32,20 +29,21 @@ macro_rules! vocabulary {
             pub fn as_str(self) -> &'static str { match self { $($name::$variant => $code),+ } }
             pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
         }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
         }
-        impl FromStr for $name {
-            type Err = UnknownCode;
-            fn from_str(s: &str) -> Result<Self, UnknownCode> {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::model::UnknownCode;
+            fn from_str(s: &str) -> Result<Self, $crate::model::UnknownCode> {
                 match s {
                     $($code | $zh => Ok($name::$variant),)+
-                    _ => Err(UnknownCode { kind: stringify!($name), value: s.to_string() }),
+                    _ => Err($crate::model::UnknownCode { kind: stringify!($name), value: s.to_string() }),
                 }
             }
         }
     };
 }
+pub(crate) use vocabulary;
 
 /// A value that is not one of an enum's codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +92,12 @@ vocabulary! {
         /// 考评/领导
         Supervisor = "supervisor" / "督办考评",
         Admin = "admin" / "管理员",
+        /// 民政 elder-care administrator: the registry, providers, meal points, settlement.
+        CareAdmin = "care_admin" / "民政养老管理员",
+        /// 照护管理师 care manager (bound to a street): their elders, care plans, orders.
+        CareManager = "care_manager" / "照护管理师",
+        /// 养老服务商 a provider's staff (bound to one provider): its orders, visits, carers.
+        Provider = "provider" / "养老服务商",
         System = "system" / "系统",
         Citizen = "citizen" / "诉求人",
     }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit_chain;
 pub mod backup;
+pub mod care;
 pub mod pii;
 pub mod testing;
 pub use audit_chain::{BrokenLink, ChainHash, ChainReport};
@@ -555,6 +556,28 @@ impl Store {
         }
     }
 
+    /// The case of kind `K` whose index code (`CaseKind::index`) is `code`.
+    pub async fn case_by_code<K: jiesu_domain::CaseKind>(
+        &self,
+        code: &str,
+    ) -> Result<Option<K::State>> {
+        match self {
+            Store::Sqlite(db) => db.case_by_code::<K>(code).await,
+            Store::Postgres(db) => db.case_by_code::<K>(code).await,
+        }
+    }
+
+    /// Cases of kind `K` matching `q` on their index columns, and how many match in all.
+    pub async fn list_cases<K: jiesu_domain::CaseKind>(
+        &self,
+        q: &CaseQuery,
+    ) -> Result<(Vec<K::State>, i64)> {
+        match self {
+            Store::Sqlite(db) => db.list_cases::<K>(q).await,
+            Store::Postgres(db) => db.list_cases::<K>(q).await,
+        }
+    }
+
     /// The case's events in order.
     pub async fn case_events<K: jiesu_domain::CaseKind>(
         &self,
@@ -581,6 +604,108 @@ impl Store {
     /// Outbox rows of generic cases after `after_id`, ascending, at most `limit`.
     pub async fn case_outbox(&self, after_id: i64, limit: u32) -> Result<Vec<CaseOutboxEntry>> {
         delegate!(self.case_outbox(after_id, limit))
+    }
+
+    // ---- elder care registry (backend/care.rs) ----
+
+    pub async fn create_elder(
+        &self,
+        e: &jiesu_domain::care::person::ElderInput,
+        now: Timestamp,
+    ) -> Result<i64> {
+        delegate!(self.create_elder(e, now))
+    }
+    pub async fn update_elder(
+        &self,
+        id: i64,
+        e: &jiesu_domain::care::person::ElderInput,
+        now: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.update_elder(id, e, now))
+    }
+    pub async fn elder(&self, id: i64) -> Result<Option<care::Elder>> {
+        delegate!(self.elder(id))
+    }
+    pub async fn elder_by_id_number(&self, id_number: &str) -> Result<Option<care::Elder>> {
+        delegate!(self.elder_by_id_number(id_number))
+    }
+    pub async fn elders_by_phone(&self, phone: &str) -> Result<Vec<care::Elder>> {
+        delegate!(self.elders_by_phone(phone))
+    }
+    pub async fn elders(&self, q: &care::ElderQuery) -> Result<(Vec<care::Elder>, i64)> {
+        delegate!(self.elders(q))
+    }
+    pub async fn add_assessment(
+        &self,
+        elder_id: i64,
+        a: &jiesu_domain::care::ability::AssessmentInput,
+        res: &jiesu_domain::care::ability::AssessmentResult,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
+        delegate!(self.add_assessment(elder_id, a, res, by, now))
+    }
+    pub async fn assessments(&self, elder_id: i64) -> Result<Vec<care::Assessment>> {
+        delegate!(self.assessments(elder_id))
+    }
+    pub async fn save_provider(&self, p: &care::Provider, now: Timestamp) -> Result<()> {
+        delegate!(self.save_provider(p, now))
+    }
+    pub async fn providers(&self) -> Result<Vec<care::Provider>> {
+        delegate!(self.providers())
+    }
+    pub async fn add_carer(&self, c: &care::Carer) -> Result<i64> {
+        delegate!(self.add_carer(c))
+    }
+    pub async fn carers(&self, provider: Option<&str>) -> Result<Vec<care::Carer>> {
+        delegate!(self.carers(provider))
+    }
+    pub async fn save_meal_point(&self, m: &care::MealPoint, now: Timestamp) -> Result<()> {
+        delegate!(self.save_meal_point(m, now))
+    }
+    pub async fn meal_points(&self) -> Result<Vec<care::MealPoint>> {
+        delegate!(self.meal_points())
+    }
+    pub async fn add_meal(
+        &self,
+        m: &jiesu_domain::care::meals::MealInput,
+        daily_fen: i64,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<jiesu_domain::care::meals::Meal> {
+        delegate!(self.add_meal(m, daily_fen, by, now))
+    }
+    pub async fn void_meal(&self, point: &str, id: i64) -> Result<()> {
+        delegate!(self.void_meal(point, id))
+    }
+    pub async fn meals(
+        &self,
+        point: Option<&str>,
+        elder_id: Option<i64>,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<jiesu_domain::care::meals::Meal>> {
+        delegate!(self.meals(point, elder_id, from, to))
+    }
+    pub async fn add_care_plan(&self, p: &care::CarePlan, now: Timestamp) -> Result<i64> {
+        delegate!(self.add_care_plan(p, now))
+    }
+    pub async fn requests_by_community(
+        &self,
+        since: Timestamp,
+        prefix: &str,
+    ) -> Result<Vec<(String, String, i64)>> {
+        delegate!(self.requests_by_community(since, prefix))
+    }
+    pub async fn cases_by_region(
+        &self,
+        kind: &str,
+        since: Timestamp,
+    ) -> Result<Vec<(String, String, i64)>> {
+        delegate!(self.cases_by_region(kind, since))
+    }
+    pub async fn community_care(&self, today: jiff::civil::Date) -> Result<Vec<care::CommunityCare>> {
+        delegate!(self.community_care(today))
     }
 
     // ---- events out: outbox fan-out, webhook deliveries, dead letters (outbox.rs) ----
@@ -747,6 +872,23 @@ pub struct TextHistory {
     pub received_at: Timestamp,
 }
 
+/// A query over the case index (`CaseKind::index`): every given field must match.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub owner: Option<String>,
+    pub region: Option<String>,
+    /// `region` starting with this code (a street's communities start with its code).
+    pub region_prefix: Option<String>,
+    pub subject: Option<i64>,
+    pub at_from: Option<Timestamp>,
+    pub at_to: Option<Timestamp>,
+    /// Any of these statuses (empty: all).
+    pub statuses: Vec<String>,
+    pub limit: u32,
+    pub offset: u32,
+    pub oldest_first: bool,
+}
+
 /// The unique constraints the store turns into answers, by name: PostgreSQL's (its default
 /// `<table>_<columns>_key` for those declared inline in the migrations) beside the columns
 /// SQLite names in its message instead (`UNIQUE constraint failed: t.a, t.b`).
@@ -763,6 +905,12 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         CASE_EVENT_SEQ_KEY,
         "case_events.kind, case_events.case_id, case_events.seq",
     ),
+    (CASE_CODE_KEY, "cases.kind, cases.code"),
+    (ELDER_ID_KEY, "care_elders.id_index"),
+    (
+        MEAL_ONCE_KEY,
+        "care_meals.elder_id, care_meals.date, care_meals.meal",
+    ),
 ];
 const TRACKING_CODE_KEY: &str = "requests_tracking_code_key";
 const IDEMPOTENCY_KEY_KEY: &str = "requests_idempotency_key_key";
@@ -770,6 +918,9 @@ const REQUEST_EVENT_SEQ_KEY: &str = "request_events_request_id_seq_key";
 const USERNAME_KEY: &str = "users_username_key";
 const API_KEY_HASH_KEY: &str = "api_keys_key_hash_key";
 const CASE_EVENT_SEQ_KEY: &str = "case_events_seq";
+const CASE_CODE_KEY: &str = "cases_kind_code";
+const ELDER_ID_KEY: &str = "care_elders_id_index_key";
+const MEAL_ONCE_KEY: &str = "care_meals_once";
 
 /// Whether `e` is a unique violation of the constraint named `name` (one of
 /// `UNIQUE_CONSTRAINTS`). PostgreSQL reports the name (`constraint()`); SQLite does not (sqlx

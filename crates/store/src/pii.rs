@@ -425,6 +425,21 @@ impl Pii {
     }
 }
 
+impl Pii {
+    /// A blind index of an exact value of `kind` (e.g. an ID number, upper-cased by the
+    /// caller): equal for equal values, useless without the key.
+    pub fn value_index(&self, kind: &str, value: &str) -> String {
+        let mut m = match &self.ring {
+            Some(r) => r.index.clone(),
+            None => self.plain_index.clone(),
+        };
+        m.update(kind.as_bytes());
+        m.update(b":");
+        m.update(value.as_bytes());
+        hex(&m.finalize().into_bytes()[..16])
+    }
+}
+
 fn aad(field: &str, key_id: &str) -> String {
     format!("jiesu pii v1|{field}|{key_id}")
 }

@@ -64,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0011_pii.sql"),
     ),
     (
+        12,
+        "care",
+        include_str!("../migrations/postgres/0012_care.sql"),
+    ),
+    (
         14,
         "knowledge",
         include_str!("../migrations/postgres/0014_knowledge.sql"),
@@ -90,6 +95,8 @@ mod analytics;
 mod assessment;
 #[path = "backend/attachments.rs"]
 mod attachments;
+#[path = "backend/care.rs"]
+mod care;
 #[path = "backend/audit.rs"]
 mod audit;
 #[path = "backend/audit_query.rs"]

@@ -60,6 +60,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_audit_chain.sql"),
     ),
     (11, "pii", include_str!("../migrations/sqlite/0011_pii.sql")),
+    (12, "care", include_str!("../migrations/sqlite/0012_care.sql")),
     (
         14,
         "knowledge",
@@ -103,6 +104,8 @@ mod analytics;
 mod assessment;
 #[path = "backend/attachments.rs"]
 mod attachments;
+#[path = "backend/care.rs"]
+mod care;
 #[path = "backend/audit.rs"]
 mod audit;
 #[path = "backend/audit_query.rs"]

@@ -421,6 +421,28 @@ pub struct World {
     /// Gazetteer from the optional `places.csv`; worlds saved before it existed have none.
     #[serde(default)]
     pub places: Vec<Place>,
+    /// Elder-care subsidy amounts from the optional `care.toml`; Beijing's when absent.
+    #[serde(default)]
+    pub care: CareRules,
+}
+
+/// 养老助餐 subsidy amounts (北京市 2022 养老助餐实施意见), in fen, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareRules {
+    /// Deducted from an eligible elder's bill once a day when the bill is above it.
+    pub elder_meal_subsidy_fen: i64,
+    /// Paid to the meal point per actual diner per day.
+    pub point_operating_subsidy_fen: i64,
+}
+
+impl Default for CareRules {
+    fn default() -> Self {
+        CareRules {
+            elder_meal_subsidy_fen: 500,
+            point_operating_subsidy_fen: 300,
+        }
+    }
 }
 
 impl SlaPolicy {

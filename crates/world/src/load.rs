@@ -14,6 +14,8 @@ pub const UNITS_FILE: &str = "units.csv";
 pub const CATEGORIES_FILE: &str = "categories.csv";
 pub const SLA_FILE: &str = "sla.toml";
 pub const WEIGHTS_FILE: &str = "weights.toml";
+/// Optional: elder-care subsidy amounts (`CareRules`).
+pub const CARE_FILE: &str = "care.toml";
 /// Optional gazetteer (roads, hutongs, compounds, landmarks → street/community).
 pub const PLACES_FILE: &str = "places.csv";
 /// Folder (inside the world folder) holding one `*.csv` per year.
@@ -48,6 +50,15 @@ pub fn load_dir(dir: &Path) -> Result<World, WorldErrors> {
                 return Err(WorldErrors(errors));
             }
             add_places(&mut world, PLACES_FILE, &text)?;
+        }
+        let care = dir.join(CARE_FILE);
+        if care.is_file() {
+            let mut errors = Vec::new();
+            let text = read_text(&care, CARE_FILE, &mut errors);
+            if !errors.is_empty() {
+                return Err(WorldErrors(errors));
+            }
+            world.care = parse_care(&text)?;
         }
         return Ok(world);
     }
@@ -296,6 +307,7 @@ pub fn load_sources(src: &WorldSources) -> Result<World, WorldErrors> {
             holidays,
             weights,
             places: Vec::new(),
+            care: Default::default(),
         }),
         _ => Err(WorldErrors(errors)),
     }
@@ -365,4 +377,28 @@ fn sort_errors(errors: &mut [WorldError], src: &WorldSources) {
     order.extend(src.holidays.iter().map(|(name, _)| name.as_str()));
     let rank = |file: &str| order.iter().position(|f| *f == file).unwrap_or(order.len());
     errors.sort_by_key(|e| (rank(&e.file), e.line.unwrap_or(0)));
+}
+
+/// Parses `care.toml`: every amount a whole, non-negative number of fen.
+pub fn parse_care(text: &str) -> Result<crate::CareRules, WorldErrors> {
+    let rules: crate::CareRules = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        WorldErrors(vec![WorldError::at(CARE_FILE, line, None, e.message().to_string())])
+    })?;
+    for (key, v) in [
+        ("elder_meal_subsidy_fen", rules.elder_meal_subsidy_fen),
+        ("point_operating_subsidy_fen", rules.point_operating_subsidy_fen),
+    ] {
+        if !(0..=100_000).contains(&v) {
+            return Err(WorldErrors(vec![WorldError::key(
+                CARE_FILE,
+                1,
+                key,
+                "must be 0–100000 fen".into(),
+            )]));
+        }
+    }
+    Ok(rules)
 }

@@ -171,8 +171,10 @@ impl<K: CaseKind> Rows for CaseRows<K> {
                 Err(e) => return Err(e.into()),
             }
         }
+        let ix = K::index(st);
         let r = sqlx::query(
-            "UPDATE cases SET status = $3, version = $4, next_timer_at = $5, updated_at = $6, state = $7 \
+            "UPDATE cases SET status = $3, version = $4, next_timer_at = $5, updated_at = $6, state = $7, \
+             code = $9, owner = $10, region = $11, subject = $12, at_ms = $13 \
              WHERE id = $1 AND kind = $2 AND version = $8",
         )
         .bind(id)
@@ -183,8 +185,20 @@ impl<K: CaseKind> Rows for CaseRows<K> {
         .bind(ms(now))
         .bind(to_json(st)?)
         .bind(prev)
+        .bind(ix.code)
+        .bind(ix.owner)
+        .bind(ix.region)
+        .bind(ix.subject)
+        .bind(ix.at.map(ms))
         .execute(&mut **tx)
-        .await?;
+        .await
+        .map_err(|e| {
+            if is_unique_violation_of(&e, CASE_CODE_KEY) {
+                StoreError::Duplicate { field: "code" }
+            } else {
+                e.into()
+            }
+        })?;
         if r.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
@@ -379,6 +393,94 @@ impl Db {
                 .fetch_optional(&self.read)
                 .await?;
         row.map(|s| from_json(&s)).transpose()
+    }
+
+    /// The case of kind `K` whose index code is `code`.
+    pub async fn case_by_code<K: CaseKind>(&self, code: &str) -> Result<Option<K::State>> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT state FROM cases WHERE kind = $1 AND code = $2")
+                .bind(K::KIND)
+                .bind(code)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|s| from_json(&s)).transpose()
+    }
+
+    /// Cases of kind `K` matching `q` on their index columns, newest first, and how many match.
+    pub async fn list_cases<K: CaseKind>(&self, q: &CaseQuery) -> Result<(Vec<K::State>, i64)> {
+        let mut cond = String::from("kind = $1");
+        let mut n = 1;
+        let mut next = |col: &str, op: &str| {
+            n += 1;
+            format!(" AND {col} {op} ${n}")
+        };
+        if q.owner.is_some() {
+            cond += &next("owner", "=");
+        }
+        if q.region.is_some() {
+            cond += &next("region", "=");
+        }
+        if q.region_prefix.is_some() {
+            cond += &next("region", "LIKE");
+        }
+        if q.subject.is_some() {
+            cond += &next("subject", "=");
+        }
+        if q.at_from.is_some() {
+            cond += &next("at_ms", ">=");
+        }
+        if q.at_to.is_some() {
+            cond += &next("at_ms", "<");
+        }
+        // Statuses are a kind's own codes (never caller text), so they are bound one by one.
+        let statuses: Vec<String> = q.statuses.clone();
+        if !statuses.is_empty() {
+            let marks: Vec<String> = statuses
+                .iter()
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
+            cond += &format!(" AND status IN ({})", marks.join(", "));
+        }
+        let bind_all = |sql: String| {
+            let mut qq = sqlx::query(AssertSqlSafe(sql)).bind(K::KIND);
+            for v in [&q.owner, &q.region].into_iter().flatten() {
+                qq = qq.bind(v.clone());
+            }
+            if let Some(p) = &q.region_prefix {
+                // A code prefix (a street's communities): digits and letters only.
+                let p: String = p.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                qq = qq.bind(format!("{p}%"));
+            }
+            if let Some(v) = q.subject {
+                qq = qq.bind(v);
+            }
+            for v in [q.at_from, q.at_to].into_iter().flatten() {
+                qq = qq.bind(ms(v));
+            }
+            for s in &statuses {
+                qq = qq.bind(s.clone());
+            }
+            qq
+        };
+        let total: i64 = bind_all(format!("SELECT COUNT(*) AS n FROM cases WHERE {cond}"))
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
+        let order = if q.oldest_first { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT state FROM cases WHERE {cond} ORDER BY id {order} LIMIT {} OFFSET {}",
+            q.limit.clamp(1, 100_000),
+            q.offset
+        );
+        let rows = bind_all(sql).fetch_all(&self.read).await?;
+        let states = rows
+            .iter()
+            .map(|r| from_json(&r.try_get::<String, _>("state")?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((states, total))
     }
 
     pub async fn case_events<K: CaseKind>(&self, id: i64) -> Result<Vec<CaseEvent<K::Event>>> {
