@@ -162,7 +162,7 @@ impl From<QueryRejection> for ApiError {
 
 /// Pulls the field name out of serde messages like "missing field `text`" or
 /// "text: invalid type: …" (axum prefixes the latter with its own sentence).
-fn field_from_serde(msg: &str) -> Option<String> {
+pub(crate) fn field_from_serde(msg: &str) -> Option<String> {
     if let Some(i) = msg.find("field `") {
         let rest = &msg[i + 7..];
         return rest.find('`').map(|j| rest[..j].to_string());

@@ -79,6 +79,15 @@ const MATRIX: &[Row] = &[
     ("api",     "GET",  "/api/v1/assessment?period=2026-11",               "",         ["401", "401", "403",  "200",  "403",  "403",  "403",  "200",  "200"]),
     ("api",     "GET",  "/api/v1/suggestions/accuracy?period=2026-11",     "",         ["401", "401", "403",  "200",  "403",  "403",  "403",  "200",  "200"]),
     ("api",     "POST", "/api/v1/sla/sweep",                               "",         ["401", "401", "403",  "200",  "403",  "403",  "403",  "200",  "200"]),
+    // Elder care (the care roles' own cells are in roles.rs and care.rs): 12345 staff find
+    // elders and turn requests into orders; the registry, settlement and the network are the
+    // 民政 office's; the supply view is also the supervisor's; the family's door is public.
+    ("api",     "GET",  "/api/v1/care/elders",                             "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "403"]),
+    ("api",     "GET",  "/api/v1/care/elders/find?q=13900001111",          "",         ["401", "401", "200",  "200",  "200",  "200",  "403",  "403",  "403"]),
+    ("api",     "GET",  "/api/v1/care/orders",                             "",         ["401", "401", "200",  "200",  "200",  "200",  "403",  "403",  "403"]),
+    ("api",     "GET",  "/api/v1/care/settlement?month=2026-11",           "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "403"]),
+    ("api",     "GET",  "/api/v1/care/supply",                             "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "200",  "403"]),
+    ("api",     "GET",  "/api/v1/care/family/orders/YL261102NOSUCH",       "",         ["404", "404", "404",  "404",  "404",  "404",  "404",  "404",  "404"]),
     // The world (read by every desk).
     ("api",     "GET",  "/api/v1/regions",                                 "",         ["401", "401", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),
     ("api",     "GET",  "/api/v1/units",                                   "",         ["401", "401", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),

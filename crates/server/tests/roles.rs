@@ -84,6 +84,38 @@ fn probes(cap: Capability, id: i64) -> Vec<Probe> {
         Capability::ManageApiKeys => vec![Api("GET", "/api/v1/open311/keys".into(), None)],
         Capability::ReloadModels => vec![Api("POST", "/api/v1/models/reload".into(), None)],
         Capability::ReadMetrics => vec![Api("GET", "/metrics".into(), None)],
+        Capability::ManageElders => vec![Api("GET", "/api/v1/care/elders".into(), None)],
+        Capability::ReadElders => vec![Api(
+            "GET",
+            "/api/v1/care/elders/find?q=13900001111".into(),
+            None,
+        )],
+        Capability::ManageCareNetwork => vec![Api(
+            "PUT",
+            "/api/v1/care/meal-points/MPX".into(),
+            Some(json!({"code": "MPX", "name": "矩阵食堂", "street": STREET, "community": COMMUNITY,
+                "address": "矩阵路1号", "capacity": 0, "hours": "11:00-13:00", "active": true,
+                "communities": [COMMUNITY]})),
+        )],
+        // The provider desk is a page (its API answers through the providers' own routes).
+        Capability::ProviderDesk => vec![],
+        Capability::CreateCareOrders => vec![Api(
+            "GET",
+            "/api/v1/care/orders/999999/matches".into(),
+            None,
+        )],
+        Capability::ActOnCareOrders => vec![Api("GET", "/api/v1/care/orders".into(), None)],
+        Capability::RecordMeals => vec![Api(
+            "POST",
+            "/api/v1/care/meal-points/MP001/meals".into(),
+            Some(json!({"elder_id": 999999, "date": "2026-11-01", "meal": "lunch", "bill_fen": 1500})),
+        )],
+        Capability::SettleCare => vec![Api(
+            "GET",
+            "/api/v1/care/settlement?month=2026-11".into(),
+            None,
+        )],
+        Capability::ViewCareSupply => vec![Api("GET", "/api/v1/care/supply".into(), None)],
     }
 }
 
@@ -95,6 +127,9 @@ const BY_ROLE: &[(&str, Role)] = &[
     ("callback", Role::Callback),
     ("supervisor", Role::Supervisor),
     ("admin", Role::Admin),
+    ("care-admin", Role::CareAdmin),
+    ("care-manager", Role::CareManager),
+    ("provider", Role::Provider),
 ];
 
 async fn page(app: &App, user: &str, path: &str) -> StatusCode {

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod analytics;
 pub mod assessment;
+pub mod care;
 pub mod export;
 pub mod requests;
 pub mod suggest;

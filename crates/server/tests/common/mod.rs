@@ -52,7 +52,15 @@ pub const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("callback", Role::Callback, None),
     ("supervisor", Role::Supervisor, None),
     ("admin", Role::Admin, None),
+    ("care-admin", Role::CareAdmin, None),
+    ("care-manager", Role::CareManager, Some(STREET)),
+    ("provider", Role::Provider, Some(PROVIDER)),
+    ("provider-other", Role::Provider, Some("P002")),
+    ("meal-staff", Role::Provider, Some("MP001")),
 ];
+
+/// The elder-care provider the `provider` account works for.
+pub const PROVIDER: &str = "P001";
 
 impl App {
     pub async fn start(db: TestDb) -> App {
@@ -124,6 +132,11 @@ impl App {
         self.store.backend()
     }
 
+    /// The test database's URL (to open it again, as a restarted server would).
+    pub fn db_url(&self) -> String {
+        self.db.as_ref().map(|d| d.url.clone()).unwrap_or_default()
+    }
+
     pub async fn call(
         &self,
         method: &str,
@@ -133,6 +146,7 @@ impl App {
     ) -> (StatusCode, Value) {
         let mut rb = match method {
             "GET" => self.client.get(format!("{}{path}", self.base)),
+            "PUT" => self.client.put(format!("{}{path}", self.base)),
             _ => self.client.post(format!("{}{path}", self.base)),
         };
         if let Some(u) = user {
