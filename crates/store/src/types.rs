@@ -169,6 +169,8 @@ pub struct ResealReport {
     pub events: u64,
     /// Blind indexes written or corrected.
     pub indexes: u64,
+    /// Elder-registry records sealed again (name, ID number, phone, address, family, notes).
+    pub elders: u64,
     /// Keys no row uses any more, retired at the end.
     pub retired: Vec<String>,
 }

@@ -165,7 +165,10 @@ pub async fn plan(app: &App, user: &User, p: &CarePlan) -> AppResult<(i64, Vec<O
     if p.weekdays.is_empty() || p.weekdays.iter().any(|d| !(1..=7).contains(d)) {
         return Err(AppError::invalid("weekdays", "bad_weekday", "1 (Monday) to 7, at least one"));
     }
-    if p.start_min >= 1440 || p.duration_min == 0 || p.start_min + p.duration_min > 1440 {
+    if p.start_min >= 1440
+        || p.duration_min == 0
+        || u32::from(p.start_min) + u32::from(p.duration_min) > 1440
+    {
         return Err(AppError::invalid(
             "duration_min",
             "bad_duration",
@@ -174,6 +177,9 @@ pub async fn plan(app: &App, user: &User, p: &CarePlan) -> AppResult<(i64, Vec<O
     }
     if p.to_date < p.from_date {
         return Err(AppError::invalid("to_date", "bad_range", "must not be before from_date"));
+    }
+    if p.to_date > jiff::civil::date(2099, 12, 31) {
+        return Err(AppError::invalid("to_date", "date_out_of_range", "must be before 2100"));
     }
     if p.from_date < today(app) {
         return Err(AppError::invalid("from_date", "date_in_past", "must not be in the past"));

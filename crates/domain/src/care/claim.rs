@@ -70,6 +70,9 @@ pub fn parse_month(field: &str, s: &str) -> Result<Date, DomainError> {
         return Err(bad());
     }
     let y: i16 = y.parse().map_err(|_| bad())?;
+    if !(2000..=2099).contains(&y) {
+        return Err(bad());
+    }
     let m: i8 = m.parse().map_err(|_| bad())?;
     Date::new(y, m, 1).map_err(|_| bad())
 }

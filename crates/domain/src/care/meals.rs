@@ -60,6 +60,13 @@ pub fn validate_meal(m: &MealInput, today: Date) -> Result<(), DomainError> {
             "at most 100000 fen (1000 元)",
         ));
     }
+    if m.date < jiff::civil::date(2000, 1, 1) {
+        return Err(DomainError::invalid(
+            "date",
+            "date_too_early",
+            "must be in 2000 or later",
+        ));
+    }
     if m.date > today {
         return Err(DomainError::invalid(
             "date",

@@ -79,8 +79,21 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Checks a slot: ends after it starts, at most 12 hours.
+    /// Checks a slot: within 2000–2099, ends after it starts, at most 12 hours.
     pub fn check(&self, field: &str) -> Result<(), DomainError> {
+        let (lo, hi) = (
+            Timestamp::from_second(946_684_800).unwrap_or(Timestamp::MIN),
+            Timestamp::from_second(4_102_444_800).unwrap_or(Timestamp::MAX),
+        );
+        for (f, t) in [("start", self.start), ("end", self.end)] {
+            if t < lo || t >= hi {
+                return Err(DomainError::invalid(
+                    &format!("{field}.{f}"),
+                    "time_out_of_range",
+                    "must be in the years 2000–2099",
+                ));
+            }
+        }
         if self.end <= self.start {
             return Err(DomainError::invalid(
                 &format!("{field}.end"),

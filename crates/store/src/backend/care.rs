@@ -69,6 +69,42 @@ impl Db {
         ])
     }
 
+    /// Seals every elder record again under the active key where any of its sealed columns is
+    /// plaintext or under an older key (`jiesu keys rotate`), and rewrites the blind indexes.
+    pub(super) async fn reseal_elders(&self, report: &mut ResealReport) -> Result<()> {
+        let mut after = 0i64;
+        loop {
+            let sql = format!(
+                "SELECT {ELDER_COLS}, id_index, phone_index FROM care_elders WHERE id > $1 ORDER BY id LIMIT 200"
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(after)
+                .fetch_all(&self.read)
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("id")?;
+            for r in &rows {
+                let mut stale = false;
+                for col in ["name", "id_number", "address", "family", "medical_notes"] {
+                    stale |= self.pii.needs_reseal(&r.try_get::<String, _>(col)?);
+                }
+                if let Some(p) = r.try_get::<Option<String>, _>("phone")? {
+                    stale |= self.pii.needs_reseal(&p);
+                }
+                let e = self.elder_from_row(r)?;
+                let idx = self
+                    .pii
+                    .value_index("id_number", &e.data.id_number.to_uppercase());
+                stale |= r.try_get::<String, _>("id_index")? != idx;
+                if stale {
+                    self.update_elder(e.id, &e.data, e.updated_at).await?;
+                    report.elders += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Registers an elder; `Duplicate { field: "id_number" }` when the ID number is taken.
     pub async fn create_elder(&self, e: &ElderInput, now: Timestamp) -> Result<i64> {
         let [name, idn, idx, phone, phone_ix, address, family, medical] = self.elder_values(e)?;

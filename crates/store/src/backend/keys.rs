@@ -107,6 +107,8 @@ impl Db {
             after = last;
             progress(&report);
         }
+        self.reseal_elders(&mut report).await?;
+        progress(&report);
         if !PG {
             // Old page images (with what was resealed) leave the WAL for good.
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
