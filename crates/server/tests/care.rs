@@ -298,6 +298,15 @@ async fn scenario(app: &App) {
     assert_eq!(row["orders_missed"], 1, "{row}");
     let (s, _) = app.get("provider", "/api/v1/care/supply").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // -- the month's figures: district first, then the street --
+    let (s, k) = app.get("care-admin", "/api/v1/care/kpis?month=2026-11").await;
+    assert_eq!(s, StatusCode::OK, "{k}");
+    let district = &k[0];
+    assert_eq!(district["street_name"], "全区", "{k}");
+    assert_eq!((district["orders"].as_i64(), district["visits_verified"].as_i64(), district["on_time"].as_i64()), (Some(2), Some(1), Some(1)), "{k}");
+    assert_eq!((district["missed"].as_i64(), district["late_alerts"].as_i64()), (Some(1), Some(3)), "{k}");
+    assert_eq!((district["rating_avg"].as_f64(), district["meals"].as_i64()), (Some(5.0), Some(4)), "{k}");
 }
 
 #[tokio::test]

@@ -121,3 +121,123 @@ pub async fn view(app: &App, user: &User) -> AppResult<Vec<CommunityRow>> {
     });
     Ok(out)
 }
+
+/// The 民政 desk's monthly figures for one street (or the district: `street` empty).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CareKpis {
+    pub street: String,
+    pub street_name: String,
+    /// Orders whose visit (or, unvisited, whose slot) falls in the month.
+    pub orders: i64,
+    pub visits_verified: i64,
+    /// Verified visits started within 15 minutes of the slot's start.
+    pub on_time: i64,
+    pub on_time_share: Option<f64>,
+    pub missed: i64,
+    pub late_alerts: i64,
+    pub ratings: i64,
+    pub rating_avg: Option<f64>,
+    pub meals: i64,
+    pub meal_points_serving: i64,
+    pub meals_per_point: Option<f64>,
+}
+
+/// Orders on time, missed visits, ratings and meals per point for `month`, per street and for
+/// the district (the first row).
+pub async fn kpis(app: &App, user: &User, month: &str) -> AppResult<Vec<CareKpis>> {
+    require(user, Capability::ViewCareSupply)?;
+    let m = jiesu_domain::care::claim::parse_month("month", month)?;
+    let next = m
+        .checked_add(jiff::Span::new().months(1))
+        .map_err(crate::error::AppError::internal)?;
+    let tz = app.dir.calendar.time_zone();
+    let ts = |d: jiff::civil::Date| {
+        tz.to_timestamp(d.at(0, 0, 0, 0))
+            .map_err(crate::error::AppError::internal)
+    };
+    let (orders, _) = app
+        .store
+        .list_cases::<ServiceOrder>(&jiesu_store::CaseQuery {
+            at_from: Some(ts(m)?),
+            at_to: Some(ts(next)?),
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await?;
+    let mut by: BTreeMap<String, CareKpis> = BTreeMap::new();
+    let district = String::new();
+    for o in &orders {
+        for key in [district.clone(), o.street.clone()] {
+            let k = by.entry(key.clone()).or_insert_with(|| CareKpis {
+                street: key.clone(),
+                ..Default::default()
+            });
+            k.orders += 1;
+            k.late_alerts += i64::from(o.alerts);
+            if o.status == OrderStatus::Missed {
+                k.missed += 1;
+            }
+            if let Some(v) = o.verified_visit() {
+                k.visits_verified += 1;
+                let on_time = o
+                    .slot
+                    .is_some_and(|s| v.started_at <= s.start + SignedDuration::from_mins(15));
+                if on_time {
+                    k.on_time += 1;
+                }
+            }
+            if let Some(r) = &o.rating {
+                k.ratings += 1;
+                k.rating_avg = Some(k.rating_avg.unwrap_or(0.0) + f64::from(r.score));
+            }
+        }
+    }
+    let points = app.store.meal_points().await?;
+    let meals = app.store.meals(None, None, m, next).await?;
+    for p in &points {
+        for key in [district.clone(), p.street.clone()] {
+            let k = by.entry(key.clone()).or_insert_with(|| CareKpis {
+                street: key.clone(),
+                ..Default::default()
+            });
+            if p.active {
+                k.meal_points_serving += 1;
+            }
+        }
+    }
+    let street_of: std::collections::HashMap<&str, &str> = points
+        .iter()
+        .map(|p| (p.code.as_str(), p.street.as_str()))
+        .collect();
+    for meal in meals.iter().filter(|x| !x.voided) {
+        let street = street_of.get(meal.point.as_str()).copied().unwrap_or_default();
+        for key in [district.as_str(), street] {
+            if let Some(k) = by.get_mut(key) {
+                k.meals += 1;
+            }
+        }
+    }
+    let mut out: Vec<CareKpis> = by
+        .into_values()
+        .map(|mut k| {
+            k.street_name = if k.street.is_empty() {
+                "全区".into()
+            } else {
+                app.dir
+                    .street(&k.street)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default()
+            };
+            k.on_time_share = (k.visits_verified > 0)
+                .then(|| (k.on_time as f64 / k.visits_verified as f64 * 1000.0).round() / 10.0);
+            k.rating_avg = k
+                .rating_avg
+                .map(|s| (s / k.ratings as f64 * 100.0).round() / 100.0);
+            k.meals_per_point = (k.meal_points_serving > 0)
+                .then(|| (k.meals as f64 / k.meal_points_serving as f64 * 10.0).round() / 10.0);
+            k
+        })
+        .collect();
+    out.sort_by(|a, b| a.street.cmp(&b.street));
+    Ok(out)
+}

@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/care/claims/{id}", get(get_claim))
         .route("/care/claims/{id}/approve", post(approve_claim))
         .route("/care/supply", get(supply_view))
+        .route("/care/kpis", get(kpis))
         .route("/care/family/orders", post(family_order))
         .route("/care/family/orders/{code}", get(family_get))
         .route("/care/family/orders/{code}/rate", post(family_rate))
@@ -573,6 +574,21 @@ async fn supply_view(
     Ok(Json(supply::view(&app, &user).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiQuery {
+    month: String,
+}
+
+async fn kpis(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<KpiQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<supply::CareKpis>>> {
+    let Query(q) = q?;
+    Ok(Json(supply::kpis(&app, &user, &q.month).await?))
+}
+
 async fn family_order(
     State(app): State<AppState>,
     ApiJson(b): ApiJson<FamilyRequest>,
@@ -714,6 +730,7 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
         ("/api/v1/care/claims/{id}".into(), json!({"get": op("one claim with its lines", json!([int_id]), None, "200", obj.clone(), false)})),
         ("/api/v1/care/claims/{id}/approve".into(), json!({"post": op("approve a claim as seen (its total); the month is then locked", json!([int_id]), Some(json!({"type": "object", "required": ["total_fen"], "properties": {"total_fen": {"type": "integer"}}, "additionalProperties": false})), "200", obj.clone(), false)})),
         ("/api/v1/care/supply".into(), json!({"get": op("per community: elders, elder-care requests (12 months), meal points per 1,000 elders, providers, orders served and missed; thin supply flagged with why", json!([]), None, "200", arr, false)})),
+        ("/api/v1/care/kpis".into(), json!({"get": op("the month's figures per street and for the district (first row): orders, verified visits, on time (started within 15 min), missed, late alerts, ratings, meals per point", json!([q("month", json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}), true)]), None, "200", json!({"type": "array", "items": {"type": "object"}}), false)})),
         ("/api/v1/care/family/orders".into(), json!({"post": op("family ask for a service (no login): the elder's ID number and a registered phone", json!([]), Some(family), "201", obj.clone(), true)})),
         ("/api/v1/care/family/orders/{code}".into(), json!({"get": op("an order by its number (no identities)", json!([code]), None, "200", obj.clone(), true)})),
         ("/api/v1/care/family/orders/{code}/rate".into(), json!({"post": op("the family rate a finished visit", json!([code]), Some(json!({"type": "object", "required": ["score"], "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "comment": s}, "additionalProperties": false})), "200", obj, true)})),
