@@ -162,3 +162,151 @@ pub async fn fact_indexes(app: &App, present: bool) -> AppResult<()> {
 pub async fn train(app: &App, limit: u32) -> AppResult<crate::text::TrainReport> {
     crate::text::train_from_store(&app.store, &app.dir, limit).await
 }
+
+// ---- elder care: the demo's network and the command line's care commands ----
+
+/// The active account `username`: console commands that act as a person (`jiesu care settle
+/// --user`, the demo's history) run every use case with a real account, never a made-up one.
+pub async fn account(app: &App, username: &str) -> AppResult<jiesu_store::User> {
+    match app.store.user_by_username(username.trim()).await? {
+        Some(u) if !u.disabled => Ok(u),
+        _ => Err(AppError::invalid(
+            "user",
+            "unknown_user",
+            format!("no active account `{}`", username.trim()),
+        )),
+    }
+}
+
+/// Registers elders in bulk (the demo's registry; identities sealed by the store as for every
+/// registration). Each is checked by the domain's rules on `today` and against the directory;
+/// the first refusal stops the load and names the row. Returns the ids in order.
+pub async fn load_elders(
+    app: &App,
+    elders: &[jiesu_domain::care::person::ElderInput],
+    today: jiff::civil::Date,
+) -> AppResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(elders.len());
+    for (i, e) in elders.iter().enumerate() {
+        let row = |err: AppError| {
+            let field = format!("elders[{i}].{}", err.field.clone().unwrap_or_default());
+            err.with_field(&field)
+        };
+        let phone = jiesu_domain::care::person::validate_elder(e, today)
+            .map_err(AppError::from)
+            .map_err(row)?;
+        match app.dir.community(&e.community) {
+            Some(c) if c.street_code == e.street => {}
+            _ => {
+                return Err(row(AppError::invalid(
+                    "community",
+                    "unknown_community",
+                    "no such community in this street",
+                )));
+            }
+        }
+        let mut e = e.clone();
+        e.phone = phone;
+        ids.push(app.store.create_elder(&e, app.now()).await?);
+    }
+    Ok(ids)
+}
+
+/// Creates a service order as `user` through the case engine (the domain's `create` decides
+/// who may and checks the community), at the app's clock. The demo's history uses it for
+/// orders turned from requests that have been closed since (`care::orders::from_request`
+/// refuses a closed request, rightly, for a person today).
+pub async fn create_order(
+    app: &App,
+    user: &jiesu_store::User,
+    n: &jiesu_domain::care::order::NewOrder,
+) -> AppResult<jiesu_domain::care::OrderState> {
+    Ok(app
+        .store
+        .create_case::<jiesu_domain::care::ServiceOrder>(&app.dir, &user.actor(), n, app.now())
+        .await?)
+}
+
+/// A command on an order as `user` through the case engine (the domain's `decide`), at the
+/// app's clock: the demo's bulk history, without the matcher's and the schedule's per-call
+/// reads of the whole network (the demo chooses within the same rules itself).
+pub async fn act_order(
+    app: &App,
+    user: &jiesu_store::User,
+    id: i64,
+    cmd: &jiesu_domain::care::order::OrderCommand,
+) -> AppResult<jiesu_domain::care::OrderState> {
+    Ok(app
+        .store
+        .act_case::<jiesu_domain::care::ServiceOrder>(&app.dir, &user.actor(), id, cmd, app.now())
+        .await?)
+}
+
+/// Records meals in bulk as `by` (the demo's meal log): each checked by the domain's rules on
+/// `today`, the elder's subsidy applied at payment by the store as for every meal.
+pub async fn load_meals(
+    app: &App,
+    by: &str,
+    meals: &[jiesu_domain::care::meals::MealInput],
+    today: jiff::civil::Date,
+) -> AppResult<Vec<jiesu_domain::care::meals::Meal>> {
+    let daily = app.dir.world.care.elder_meal_subsidy_fen;
+    let mut out = Vec::with_capacity(meals.len());
+    for m in meals {
+        jiesu_domain::care::meals::validate_meal(m, today)?;
+        out.push(app.store.add_meal(m, daily, by, app.now()).await?);
+    }
+    Ok(out)
+}
+
+/// What a month of elder care holds, for the benchmark's row counts.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct CareRows {
+    /// Orders whose verified visit ended in the month.
+    pub visits: i64,
+    /// Meals of the month (voided included).
+    pub meals: i64,
+    pub providers: i64,
+    pub meal_points: i64,
+}
+
+/// Row counts of `month` (its first day to the next month's), in the deployment's time zone.
+pub async fn care_rows(app: &App, month: jiff::civil::Date) -> AppResult<CareRows> {
+    use jiesu_domain::care::order::{OrderStatus, ServiceOrder};
+    let next = month
+        .checked_add(jiff::Span::new().months(1))
+        .map_err(AppError::internal)?;
+    let tz = app.dir.calendar.time_zone();
+    let at = |d: jiff::civil::Date| {
+        tz.to_timestamp(d.at(0, 0, 0, 0))
+            .map_err(AppError::internal)
+    };
+    let (orders, _) = app
+        .store
+        .list_cases::<ServiceOrder>(&jiesu_store::CaseQuery {
+            statuses: [
+                OrderStatus::VisitFinished,
+                OrderStatus::Rated,
+                OrderStatus::Settled,
+            ]
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+            at_from: Some(at(month)?),
+            at_to: Some(at(next)?),
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await?;
+    let visits = orders
+        .iter()
+        .filter(|o| o.verified_visit().is_some())
+        .count() as i64;
+    let meals = app.store.meals(None, None, month, next).await?.len() as i64;
+    Ok(CareRows {
+        visits,
+        meals,
+        providers: app.store.providers().await?.len() as i64,
+        meal_points: app.store.meal_points().await?.len() as i64,
+    })
+}

@@ -183,6 +183,11 @@ enum Cmd {
         #[command(flatten)]
         filters: export::Filters,
     },
+    /// 养老: the month's elder-care settlement as a file.
+    Care {
+        #[command(subcommand)]
+        cmd: cmd::care::CareCmd,
+    },
     /// Open311 GeoReport v2 clients.
     Open311 {
         #[command(subcommand)]
@@ -484,6 +489,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Open311 {
             cmd: Open311Cmd::Key { cmd },
         } => cmd::open311::key(cmd).await,
+        Cmd::Care { cmd } => cmd::care::run(cmd).await,
         Cmd::Export {
             db,
             format,
