@@ -17,8 +17,9 @@ use std::io::Write;
 pub const PAGE: u32 = 500;
 
 /// The exported columns. The first eighteen are the generic 12345 export layout
-/// (`world/mappings/generic-12345.toml`), so an export can be imported elsewhere; the rest carry
-/// our codes for machines.
+/// (`world/mappings/generic-12345.toml`), so an export can be imported elsewhere; then 来电人,
+/// 联系电话, 渠道 (in words: 网站, 12345热线…) and 是否超期; the rest carry our codes for machines
+/// (`channel` is the code behind 渠道: `web`, `hotline`…).
 pub const COLUMNS: &[&str] = &[
     "工单编号",
     "受理时间",
@@ -49,6 +50,7 @@ pub const COLUMNS: &[&str] = &[
     "street",
     "community",
     "lead_unit",
+    "channel",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +124,7 @@ pub fn row(dir: &Directory, mut st: RequestState) -> Vec<String> {
         local(dir, st.closed_at),
         st.intake.caller.name.clone().unwrap_or_default(),
         st.intake.caller.phone.clone().unwrap_or_default(),
-        st.intake.channel.as_str().to_string(),
+        st.intake.channel.label_zh().to_string(),
         if st.response_overdue || st.completion_overdue {
             "是"
         } else {
@@ -136,6 +138,7 @@ pub fn row(dir: &Directory, mut st: RequestState) -> Vec<String> {
         st.intake.street.clone().unwrap_or_default(),
         st.intake.community.clone().unwrap_or_default(),
         st.lead_unit.clone().unwrap_or_default(),
+        st.intake.channel.as_str().to_string(),
     ]
 }
 

@@ -28,6 +28,7 @@ pub mod error;
 pub mod export;
 pub mod intake;
 pub mod maintenance;
+pub mod messages;
 pub mod metrics;
 pub mod open311;
 pub mod policy;

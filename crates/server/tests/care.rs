@@ -263,6 +263,23 @@ async fn scenario(app: &App) {
     let bytes = resp.bytes().await.expect("bytes");
     assert!(bytes.starts_with(b"PK"), "an XLSX (zip) workbook");
 
+    // -- a handler answering a request: its reply records the order --
+    let req2 = app
+        .intake(json!({"request_type": "help_request", "category": "elderly.home-care",
+            "text": "独居老人家里很久没打扫了，希望有人上门助洁，老人行动不便。"}))
+        .await;
+    app.act_ok("dispatcher", req2, "dispatch", json!({"unit": STREET})).await;
+    app.act_ok("handler", req2, "accept", json!({})).await;
+    app.act_ok("handler", req2, "contact", json!({"method": "phone", "reached": true, "note": "已联系家属"})).await;
+    let (s, o3) = app.post("handler", "/api/v1/care/orders", json!({"request_id": req2, "elder_id": elder_id, "service": "clean", "reply": true})).await;
+    assert_eq!(s, StatusCode::CREATED, "{o3}");
+    let st = app.state(req2).await;
+    assert_eq!(st["status"], "replied", "{st}");
+    let (_, ev) = app.get("dispatcher", &format!("/api/v1/requests/{req2}/events")).await;
+    assert!(ev.to_string().contains(o3["code"].as_str().expect("code")), "the reply names the order: {ev}");
+    let (s, _) = app.post("care-manager", &format!("/api/v1/care/orders/{}/cancel", o3["id"]), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+
     // -- the late-visit timers fire once each, across a restart --
     let (_, o2) = app.post("operator", "/api/v1/care/orders", json!({"request_id": request, "elder_id": ineligible, "service": "clean"})).await;
     let id2 = o2["id"].as_i64().expect("id");

@@ -623,7 +623,9 @@ async fn admin(app: &App) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("at least 10 characters"));
+    // The password rule in Chinese, with its bound; never the engine's English.
+    assert!(html.contains("至少10位"), "{html}");
+    assert!(!html.contains("at least 10 characters"));
 }
 
 #[tokio::test]
@@ -778,4 +780,165 @@ async fn dispatch_form(app: &App) {
 #[tokio::test]
 async fn dispatch_preselects_the_routed_unit_and_asks_before_another_street() {
     on_every_backend!(dispatch_form);
+}
+
+/// `html` without the elements named `tag` (and what they hold).
+fn without(html: &str, tag: &str) -> String {
+    let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        out.push_str(&rest[..i]);
+        rest = rest[i..]
+            .find(&close)
+            .map(|j| &rest[i + j + close.len()..])
+            .unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The words of a page a person reads: tags, scripts, styles, `<code>`, `<kbd>` and `<bdi>` (a
+/// person's name as they typed it) removed.
+fn visible_text(html: &str) -> String {
+    let mut rest = html.to_string();
+    for tag in ["script", "style", "code", "bdi", "kbd"] {
+        rest = without(&rest, tag);
+    }
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in rest.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Latin words in a page's visible text, except codes, ids and product names.
+fn english_words(html: &str) -> Vec<String> {
+    const ALLOWED: &[&str] = &[
+        "API", "CSV", "XLSX", "JSON", "Open311", "Webhook", "CSRF", "ID", "OK", "nbsp", "amp",
+        "quot", "lt", "gt", "http", "https", "jiesu", "JPG", "PNG", "WebP", "MB", "KB",
+    ];
+    visible_text(html)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 2 && w.chars().any(|c| c.is_ascii_alphabetic()))
+        // Codes and ids carry digits (XC26120263TKHK, 110102018); words do not.
+        .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
+        .filter(|w| !ALLOWED.contains(w))
+        .map(str::to_string)
+        .collect()
+}
+
+async fn chinese_everywhere(app: &App) {
+    let id = app
+        .intake(serde_json::json!({"caller_name": "张三", "caller_phone": "13912345678"}))
+        .await;
+    // Before dispatch: the callback desk's refusals (role and state) are Chinese sentences.
+    let cb = Browser::of(app, "dispatcher");
+    let (_, html) = cb.get(&format!("/r/{id}")).await;
+    assert!(
+        !html.contains("is not possible") && !html.contains("may do this"),
+        "{html}"
+    );
+    assert!(html.contains("诉求当前为“已受理”"), "{html}");
+    // Dispatch: the confirmation does not repeat the button's label.
+    let (s, _, loc) = cb
+        .post(&format!("/r/{id}/act/dispatch"), &[("unit", STREET)], true)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc:?}");
+    let (_, html) = cb.get(loc.as_deref().unwrap_or_default()).await;
+    assert!(html.contains("派单已生效"), "{html}");
+    assert!(!html.contains("已派单 / 改派"));
+    // The handler signs; the timeline names roles and units, never login names.
+    let handler = Browser::of(app, "handler");
+    handler
+        .post(&format!("/r/{id}/act/accept"), &[], true)
+        .await;
+    let (_, html) = handler.get(&format!("/r/{id}")).await;
+    let unit = app.store.get(id).await.unwrap().unwrap();
+    assert_eq!(unit.lead_unit.as_deref(), Some(STREET));
+    assert!(html.contains("承办人 · "), "{html}");
+    assert!(!html.contains("handler（") && !html.contains("dispatcher（"));
+    // A reply refused by the engine's rule, in Chinese; a too-long reason names its field.
+    let (s, html, _) = handler
+        .post(
+            &format!("/r/{id}/act/return"),
+            &[("reason", &"长".repeat(6000))],
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("理由过长，最多"), "{html}");
+    // Every desk page reads in Chinese.
+    for (user, path) in [
+        ("dispatcher", format!("/r/{id}")),
+        ("handler", format!("/r/{id}")),
+        ("dispatcher", "/board".to_string()),
+        ("handler", "/queue".to_string()),
+        ("callback", "/callback".to_string()),
+        ("supervisor", "/requests".to_string()),
+        ("admin", "/admin".to_string()),
+        ("operator", "/intake".to_string()),
+    ] {
+        let (s, html) = Browser::of(app, user).get(&path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        let words = english_words(&html);
+        assert!(words.is_empty(), "{user} {path}: English words {words:?}");
+    }
+    // The admin's unit table names kinds in Chinese.
+    let (_, html) = Browser::of(app, "admin").get("/admin").await;
+    assert!(html.contains("街道办事处") && html.contains("职能部门"));
+    assert!(!html.contains(">Street<") && !html.contains(">Department<"));
+    // The portal's phone error is Chinese for citizens.
+    let form = multipart(
+        &[
+            ("request_type", "complaint"),
+            ("text", "小区门口路灯坏了很久没人修"),
+            ("caller_phone", "12345"),
+        ],
+        None,
+    );
+    let r = no_redirects()
+        .post(format!("{}/portal", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("联系电话格式不正确"), "{html}");
+    assert!(
+        english_words(&html).is_empty(),
+        "{:?}",
+        english_words(&html)
+    );
+    // Exports: 渠道 in words, the code kept in its own `channel` column.
+    let (s, _, csv) = app
+        .page(Some("supervisor"), "/api/v1/requests/export?format=csv")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    let head: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let zh = head.iter().position(|h| *h == "渠道").expect("渠道");
+    let code = head.iter().position(|h| *h == "channel").expect("channel");
+    let row = lines.next().unwrap_or_default();
+    let cells: Vec<&str> = row.split(',').collect();
+    assert!(
+        ["12345热线", "网站"].contains(&cells.get(zh).copied().unwrap_or_default()),
+        "{row}"
+    );
+    assert!(["hotline", "web"].contains(&cells.get(code).copied().unwrap_or_default()));
+}
+
+#[tokio::test]
+async fn every_page_and_message_is_chinese() {
+    on_every_backend!(chinese_everywhere);
 }

@@ -113,7 +113,20 @@ async fn render(
                     }
                     None => String::new(),
                 },
-                sla: c.sla_class.clone().unwrap_or_default(),
+                // The class's name (紧急, 一般…), not its code.
+                sla: c
+                    .sla_class
+                    .as_deref()
+                    .map(|k| {
+                        dir.world
+                            .sla
+                            .classes
+                            .iter()
+                            .find(|x| x.code == k)
+                            .map(|x| x.name.clone())
+                            .unwrap_or_else(|| jiesu_app::messages::sla_kind_zh(k).to_string())
+                    })
+                    .unwrap_or_default(),
             });
             walk(dir, Some(&c.code), depth + 1, out);
         }
@@ -166,7 +179,7 @@ async fn render(
                 (
                     u.code.clone(),
                     u.name.clone(),
-                    format!("{:?}", u.kind),
+                    jiesu_app::messages::unit_kind_zh(u.kind).to_string(),
                     u.street_code
                         .as_deref()
                         .and_then(|s| dir.street(s))
@@ -777,7 +790,7 @@ pub async fn audit(
     let f = match q {
         Ok(Query(f)) => f,
         Err(e) => {
-            errors.add("_form", format!("查询条件有误：{e}"));
+            errors.add("_form", super::fmt::error_zh(&crate::ApiError::from(e)));
             AuditFilters::default()
         }
     };

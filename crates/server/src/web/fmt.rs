@@ -57,29 +57,10 @@ pub fn rate(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())
 }
 
-/// The engine's refusal codes in the words a desk uses; anything else keeps its message.
+/// An error in the words a desk uses: the one catalogue (`jiesu_app::messages`), keyed by the
+/// stable code; the API's English message is never shown.
 pub fn error_zh(e: &ApiError) -> String {
-    let code = e.body.code.as_str();
-    let known = match code {
-        "illegal_transition" => Some("当前状态下不能执行此操作。"),
-        "forbidden_role" | "forbidden" => Some("您的角色不能执行此操作。"),
-        "contact_required" => Some("答复前须先联系诉求人（条例第十五条）。"),
-        "callback_required" => Some("答复后须先回访，才能办结。"),
-        "already_dispatched" => Some("已派给该单位。"),
-        "already_rated" => Some("该诉求已评价过，每件只能评价一次。"),
-        "not_found" => Some("诉求不存在或您无权查看。"),
-        "concurrent_change" => Some("诉求刚被他人更新，请刷新后重试。"),
-        "too_many_requests" | "too_many_attempts" => Some("操作过于频繁，请稍后再试。"),
-        _ => None,
-    };
-    match known {
-        // The engine's own message carries the specifics (which statuses, which roles).
-        Some(zh) if code == "illegal_transition" || code == "forbidden_role" => {
-            format!("{zh}（{}）", e.body.message)
-        }
-        Some(zh) => zh.to_string(),
-        None => e.body.message.clone(),
-    }
+    jiesu_app::messages::zh(&e.body.code, e.body.field.as_deref(), &e.body.message)
 }
 
 #[cfg(test)]

@@ -232,7 +232,10 @@ pub async fn submit(
     let photo_id = match &photo {
         Some((t, bytes)) => match jiesu_app::intake::add_photo(&app, t, bytes).await {
             Ok(id) => Some(id),
-            Err(e) => return crate::ApiError::from(e).into_response(),
+            Err(e) => {
+                let e = crate::ApiError::from(e);
+                return error_page(None, e.status, &fmt::error_zh(&e));
+            }
         },
         None => None,
     };
@@ -358,7 +361,10 @@ async fn render_track(
             *r.status_mut() = StatusCode::NOT_FOUND;
             return r;
         }
-        Err(e) => return crate::ApiError::from(e).into_response(),
+        Err(e) => {
+            let e = crate::ApiError::from(e);
+            return error_page(None, e.status, &fmt::error_zh(&e));
+        }
     };
     t.found = true;
     t.status = st.status.label_zh().into();

@@ -122,7 +122,9 @@ pub fn home_of(role: Role) -> &'static str {
         Role::Handler => "/queue",
         Role::Callback => "/callback",
         Role::Supervisor | Role::Admin => "/dashboard",
-        Role::System | Role::Citizen => "/portal",
+        // Actors without a desk here (the system, citizens, and roles whose desks live
+        // elsewhere) start at the portal.
+        _ => "/portal",
     }
 }
 
@@ -288,9 +290,7 @@ pub async fn change_password(
         Err(e) if e.field.is_some() => {
             let message = match e.code.as_str() {
                 "bad_credentials" => "当前密码不正确。".to_string(),
-                "reused_password" => "新密码不能与当前密码相同。".to_string(),
-                "weak_password" => "新密码不符合密码规则（见上）。".to_string(),
-                _ => e.message.clone(),
+                _ => jiesu_app::messages::of(&e),
             };
             let mut errors = super::FieldErrors::default();
             errors.add(e.field.as_deref().unwrap_or("password"), message);

@@ -324,7 +324,8 @@ pub async fn list(
     let q = match parsed {
         Ok(q) => q,
         Err(e) => {
-            view.error = format!("查询条件有误：{e}");
+            tracing::debug!(error = %e, "list query refused");
+            view.error = "查询条件有误，请检查各项筛选条件后重试。".into();
             view.filters = Some(filters);
             let mut r = page(&view);
             *r.status_mut() = StatusCode::BAD_REQUEST;
@@ -463,7 +464,8 @@ fn offered(role: Role) -> &'static [&'static str] {
             "suspend",
             "close",
         ],
-        Role::System | Role::Citizen => &[],
+        // The system, citizens and roles outside the 12345 desks act on no request here.
+        _ => &[],
     }
 }
 
@@ -574,11 +576,31 @@ fn availability(app: &AppState, user: &WebUser, st: &RequestState, name: &str) -
     }
 }
 
-fn who(e: &Event) -> String {
-    if e.actor.role == Role::System {
-        "系统".into()
-    } else {
-        format!("{}（{}）", e.actor.username, e.actor.role.label_zh())
+/// Who acted: the role's Chinese label and the unit's name, never a login name.
+fn who(app: &AppState, e: &Event) -> String {
+    let unit = e.actor.unit.as_deref().map(|u| unit_name(app, u));
+    jiesu_app::messages::actor_zh(e.actor.role, unit.as_deref())
+}
+
+/// What the page says after an action succeeded (not the button's label again).
+fn done_text(name: &str) -> &'static str {
+    match name {
+        "dispatch" => "派单已生效，承办单位的队列中已可看到。",
+        "accept" => "已签收，办理时限开始计算。",
+        "contact" => "联系记录已保存。",
+        "reply" => "答复已提交，等待回访。",
+        "return" => "退单已提交，等待派单员审核。",
+        "extend" => "延期申请已提交，等待审批。",
+        "decide-extension" => "延期审批结果已记录。",
+        "escalate" => "督办已发出。",
+        "whistle" => "已通知所叫部门报到。",
+        "report" => "报到已记录。",
+        "callback" => "回访结果已记录。",
+        "reopen" => "诉求已退回重办。",
+        "merge" => "已并入主件。",
+        "suspend" => "诉求已挂账。",
+        "close" => "诉求已办结。",
+        _ => "操作已完成。",
     }
 }
 
@@ -702,7 +724,14 @@ fn detail_of(app: &AppState, e: &Event) -> String {
         if !d.is_empty() {
             d.push('；');
         }
-        d.push_str(&format!("理由：{r}"));
+        let r = if e.actor.role == Role::System {
+            jiesu_app::messages::system_reason_zh(r)
+        } else {
+            r.clone()
+        };
+        if !r.is_empty() {
+            d.push_str(&format!("理由：{r}"));
+        }
     }
     d
 }
@@ -876,7 +905,7 @@ async fn render_detail(
             .map(|e| TimelineItem {
                 when: fmt::datetime(e.at),
                 label: e.kind.label_zh(),
-                who: who(e),
+                who: who(app, e),
                 detail: detail_of(app, e),
             })
             .collect(),
@@ -941,7 +970,7 @@ pub async fn detail(
     };
     let flash =
         q.ok.as_deref()
-            .map(|a| format!("已{}。", action_label(a)))
+            .map(|a| done_text(a).to_string())
             .unwrap_or_default();
     render_detail(&app, &user, id, FieldErrors::default(), "", flash).await
 }
