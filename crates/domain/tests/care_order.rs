@@ -139,11 +139,17 @@ fn lifecycle_to_settled() {
         score: 5,
         comment: "很好".into(),
     };
-    assert_eq!(act(&mut st, &p, rate(), t(200)), Err("forbidden_role".into()));
+    assert_eq!(
+        act(&mut st, &p, rate(), t(200)),
+        Err("forbidden_role".into())
+    );
     let fam = actor(Role::Citizen, None);
     act(&mut st, &fam, rate(), t(200)).unwrap();
     assert_eq!(st.status, OrderStatus::Rated);
-    assert_eq!(act(&mut st, &fam, rate(), t(201)), Err("already_rated".into()));
+    assert_eq!(
+        act(&mut st, &fam, rate(), t(201)),
+        Err("already_rated".into())
+    );
     act(
         &mut st,
         &actor(Role::CareAdmin, None),
@@ -158,10 +164,22 @@ fn lifecycle_to_settled() {
 #[test]
 fn visibility_and_refusals() {
     let st = scheduled();
-    assert!(ServiceOrder::can_see(&actor(Role::Provider, Some("P001")), &st));
-    assert!(!ServiceOrder::can_see(&actor(Role::Provider, Some("P002")), &st));
-    assert!(ServiceOrder::can_see(&actor(Role::CareManager, Some("110102001")), &st));
-    assert!(!ServiceOrder::can_see(&actor(Role::CareManager, Some("110102003")), &st));
+    assert!(ServiceOrder::can_see(
+        &actor(Role::Provider, Some("P001")),
+        &st
+    ));
+    assert!(!ServiceOrder::can_see(
+        &actor(Role::Provider, Some("P002")),
+        &st
+    ));
+    assert!(ServiceOrder::can_see(
+        &actor(Role::CareManager, Some("110102001")),
+        &st
+    ));
+    assert!(!ServiceOrder::can_see(
+        &actor(Role::CareManager, Some("110102003")),
+        &st
+    ));
     let mut st = created(t(0));
     let cm = actor(Role::CareManager, Some("110102001"));
     let bad = |price_fen, copay_fen| OrderCommand::Assign {
@@ -170,8 +188,14 @@ fn visibility_and_refusals() {
         copay_fen,
         reason: String::new(),
     };
-    assert_eq!(act(&mut st, &cm, bad(-1, 0), t(1)), Err("negative_amount".into()));
-    assert_eq!(act(&mut st, &cm, bad(100, 200), t(1)), Err("bad_copay".into()));
+    assert_eq!(
+        act(&mut st, &cm, bad(-1, 0), t(1)),
+        Err("negative_amount".into())
+    );
+    assert_eq!(
+        act(&mut st, &cm, bad(100, 200), t(1)),
+        Err("bad_copay".into())
+    );
     // Starting before scheduling is refused, nothing changes.
     let before = st.clone();
     let p = actor(Role::Provider, Some("P001"));
@@ -190,7 +214,10 @@ fn visibility_and_refusals() {
     // A community outside the street.
     let mut n = new_order();
     n.community = "110102003001".into();
-    let ctx = Ctx { dir: &DIR, now: t(0) };
+    let ctx = Ctx {
+        dir: &DIR,
+        now: t(0),
+    };
     let e = ServiceOrder::create(&n, &actor(Role::Operator, None), &ctx).unwrap_err();
     assert_eq!(e.code(), "community_not_in_street");
 }

@@ -6,9 +6,9 @@
 mod common;
 
 use jiesu_domain::care::person::{ElderInput, FamilyContact};
-use jiesu_store::{Algorithm, Keyring, Pii};
-use jiesu_store::testing::TestDb;
 use jiesu_store::Store;
+use jiesu_store::testing::TestDb;
+use jiesu_store::{Algorithm, Keyring, Pii};
 use jiff::Timestamp;
 
 const NAME: &str = "赵桂芬";
@@ -71,16 +71,35 @@ async fn the_registry_is_sealed_found_and_rotated() {
     let v1 = Keyring::generate(Algorithm::Aes256Gcm, "k1");
     let v2 = Keyring::with_new_key(&v1, Algorithm::Sm4Gcm, "k2").expect("add key");
     for db in each_backend(|| ring(&v1)).await {
-        let id = db.store.create_elder(&elder(), Timestamp::now()).await.expect("create");
+        let id = db
+            .store
+            .create_elder(&elder(), Timestamp::now())
+            .await
+            .expect("create");
         let text = stored_text(&db.url).await;
         for secret in [NAME, ID, PHONE, FAMILY_PHONE, ADDRESS, NOTES, "赵明"] {
             assert!(!text.contains(secret), "{secret} stored in plaintext");
         }
         let e = db.store.elder(id).await.expect("read").expect("elder");
-        assert_eq!((e.data.name.as_str(), e.data.medical_notes.as_str()), (NAME, NOTES));
-        let by_id = db.store.elder_by_id_number("11010519491231002x").await.expect("find");
-        assert_eq!(by_id.map(|e| e.id), Some(id), "the ID number's index ignores case");
-        let by_phone = db.store.elders_by_phone("139 1111 2222").await.expect("find");
+        assert_eq!(
+            (e.data.name.as_str(), e.data.medical_notes.as_str()),
+            (NAME, NOTES)
+        );
+        let by_id = db
+            .store
+            .elder_by_id_number("11010519491231002x")
+            .await
+            .expect("find");
+        assert_eq!(
+            by_id.map(|e| e.id),
+            Some(id),
+            "the ID number's index ignores case"
+        );
+        let by_phone = db
+            .store
+            .elders_by_phone("139 1111 2222")
+            .await
+            .expect("find");
         assert_eq!(by_phone.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
         // The same ID number again is a duplicate, whatever its case.
         let mut again = elder();
@@ -98,7 +117,15 @@ async fn the_registry_is_sealed_found_and_rotated() {
         assert!(r.retired.contains(&"k1".to_string()), "{r:?}");
         let text = stored_text(&db.url).await;
         assert!(!text.contains("enc1:k1:"), "nothing left under k1");
-        assert_eq!(s2.elder(id).await.expect("read").expect("elder").data.address, ADDRESS);
+        assert_eq!(
+            s2.elder(id)
+                .await
+                .expect("read")
+                .expect("elder")
+                .data
+                .address,
+            ADDRESS
+        );
         assert_eq!(s2.reseal(&mut |_| {}).await.expect("again").elders, 0);
         s2.close().await;
         db.cleanup().await;

@@ -27,16 +27,27 @@ pub async fn record(app: &App, user: &User, m: &MealInput) -> AppResult<Meal> {
     let point = points
         .iter()
         .find(|p| p.code == m.point && p.active)
-        .ok_or_else(|| AppError::invalid("point", "unknown_meal_point", "no such active meal point"))?;
+        .ok_or_else(|| {
+            AppError::invalid("point", "unknown_meal_point", "no such active meal point")
+        })?;
     let same = app
         .store
-        .meals(Some(&m.point), None, m.date, m.date.tomorrow().map_err(AppError::internal)?)
+        .meals(
+            Some(&m.point),
+            None,
+            m.date,
+            m.date.tomorrow().map_err(AppError::internal)?,
+        )
         .await?
         .into_iter()
         .filter(|x| x.meal == m.meal && !x.voided)
         .count();
     if same as u32 >= point.capacity {
-        return Err(AppError::invalid("point", "point_full", "the meal point is full for this meal"));
+        return Err(AppError::invalid(
+            "point",
+            "point_full",
+            "the meal point is full for this meal",
+        ));
     }
     let rules = &app.dir.world.care;
     match app

@@ -12,8 +12,8 @@ pub mod registry;
 pub mod settle;
 pub mod supply;
 
-use crate::error::{AppError, AppResult};
 use crate::App;
+use crate::error::{AppError, AppResult};
 
 /// The deployment's local date now.
 pub(crate) fn today(app: &App) -> jiff::civil::Date {

@@ -42,7 +42,11 @@ fn check_text(field: &str, v: &str, max: usize) -> AppResult<()> {
 
 fn check_place(app: &App, street: &str, community: &str) -> AppResult<()> {
     if app.dir.street(street).is_none() {
-        return Err(AppError::invalid("street", "unknown_street", "no such street"));
+        return Err(AppError::invalid(
+            "street",
+            "unknown_street",
+            "no such street",
+        ));
     }
     match app.dir.community(community) {
         Some(c) if c.street_code == street => Ok(()),
@@ -61,7 +65,11 @@ fn check_place(app: &App, street: &str, community: &str) -> AppResult<()> {
 
 fn check_communities(app: &App, field: &str, list: &[String]) -> AppResult<()> {
     if list.is_empty() {
-        return Err(AppError::invalid(field, "empty", "name at least one community"));
+        return Err(AppError::invalid(
+            field,
+            "empty",
+            "name at least one community",
+        ));
     }
     let mut seen = HashSet::new();
     for (i, c) in list.iter().enumerate() {
@@ -90,16 +98,28 @@ pub fn validate_provider(app: &App, p: &Provider) -> AppResult<()> {
     check_text("name", &p.name, 100)?;
     check_place(app, &p.street, &p.community)?;
     if jiesu_domain::intake::normalize_phone(&p.phone).is_none() {
-        return Err(AppError::invalid("phone", "bad_phone", "not a Chinese phone number"));
+        return Err(AppError::invalid(
+            "phone",
+            "bad_phone",
+            "not a Chinese phone number",
+        ));
     }
     if p.services.is_empty() {
-        return Err(AppError::invalid("services", "empty", "name at least one service"));
+        return Err(AppError::invalid(
+            "services",
+            "empty",
+            "name at least one service",
+        ));
     }
     let mut seen = HashSet::new();
     for (i, s) in p.services.iter().enumerate() {
         let f = |x: &str| format!("services[{i}].{x}");
         if !seen.insert(s.service) {
-            return Err(AppError::invalid(&f("service"), "duplicate", "listed twice"));
+            return Err(AppError::invalid(
+                &f("service"),
+                "duplicate",
+                "listed twice",
+            ));
         }
         if s.price_fen < 0 {
             return Err(AppError::invalid(
@@ -127,7 +147,11 @@ pub fn validate_provider(app: &App, p: &Provider) -> AppResult<()> {
     for (i, s) in p.slots.iter().enumerate() {
         let f = |x: &str| format!("slots[{i}].{x}");
         if !(1..=7).contains(&s.weekday) {
-            return Err(AppError::invalid(&f("weekday"), "bad_weekday", "1 (Monday) to 7"));
+            return Err(AppError::invalid(
+                &f("weekday"),
+                "bad_weekday",
+                "1 (Monday) to 7",
+            ));
         }
         if s.start_min >= s.end_min || s.end_min > 1440 {
             return Err(AppError::invalid(
@@ -137,7 +161,11 @@ pub fn validate_provider(app: &App, p: &Provider) -> AppResult<()> {
             ));
         }
         if !(1..=1000).contains(&s.capacity) {
-            return Err(AppError::invalid(&f("capacity"), "bad_capacity", "1–1000 visits"));
+            return Err(AppError::invalid(
+                &f("capacity"),
+                "bad_capacity",
+                "1–1000 visits",
+            ));
         }
         for (j, o) in p.slots.iter().enumerate().take(i) {
             if o.weekday == s.weekday && s.start_min < o.end_min && o.start_min < s.end_min {
@@ -172,13 +200,22 @@ pub async fn save_provider(app: &App, user: &User, p: &Provider) -> AppResult<()
     validate_provider(app, p)?;
     let mut p = p.clone();
     if user.role == Role::Provider {
-        let old = provider(app, &p.code).await?.ok_or_else(AppError::not_found)?;
+        let old = provider(app, &p.code)
+            .await?
+            .ok_or_else(AppError::not_found)?;
         p.coverage = old.coverage;
         p.active = old.active;
     }
     app.store.save_provider(&p, app.now()).await?;
-    crate::accounts::audit(app, user, "save_provider", "care_provider", p.code.clone(), None)
-        .await?;
+    crate::accounts::audit(
+        app,
+        user,
+        "save_provider",
+        "care_provider",
+        p.code.clone(),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -202,7 +239,8 @@ pub async fn providers(app: &App, user: &User) -> AppResult<Vec<Provider>> {
             .filter(|p| Some(&p.code) == user.unit_code.as_ref())
             .collect());
     }
-    require(user, Capability::CreateCareOrders).or_else(|_| require(user, Capability::ManageCareNetwork))?;
+    require(user, Capability::CreateCareOrders)
+        .or_else(|_| require(user, Capability::ManageCareNetwork))?;
     Ok(all)
 }
 
@@ -210,11 +248,22 @@ pub async fn add_carer(app: &App, user: &User, c: &Carer) -> AppResult<i64> {
     may_edit(user, &c.provider)?;
     check_text("name", &c.name, 50)?;
     if provider(app, &c.provider).await?.is_none() {
-        return Err(AppError::invalid("provider", "unknown_provider", "no such provider"));
+        return Err(AppError::invalid(
+            "provider",
+            "unknown_provider",
+            "no such provider",
+        ));
     }
     let id = app.store.add_carer(c).await?;
-    crate::accounts::audit(app, user, "add_carer", "care_provider", c.provider.clone(), None)
-        .await?;
+    crate::accounts::audit(
+        app,
+        user,
+        "add_carer",
+        "care_provider",
+        c.provider.clone(),
+        None,
+    )
+    .await?;
     Ok(id)
 }
 
@@ -230,7 +279,11 @@ pub fn validate_meal_point(app: &App, m: &MealPoint) -> AppResult<()> {
     check_text("address", &m.address, 200)?;
     check_text("hours", &m.hours, 100)?;
     if !(1..=5000).contains(&m.capacity) {
-        return Err(AppError::invalid("capacity", "bad_capacity", "1–5000 diners a meal"));
+        return Err(AppError::invalid(
+            "capacity",
+            "bad_capacity",
+            "1–5000 diners a meal",
+        ));
     }
     check_communities(app, "communities", &m.communities)
 }
@@ -239,8 +292,15 @@ pub async fn save_meal_point(app: &App, user: &User, m: &MealPoint) -> AppResult
     require(user, Capability::ManageCareNetwork)?;
     validate_meal_point(app, m)?;
     app.store.save_meal_point(m, app.now()).await?;
-    crate::accounts::audit(app, user, "save_meal_point", "care_meal_point", m.code.clone(), None)
-        .await?;
+    crate::accounts::audit(
+        app,
+        user,
+        "save_meal_point",
+        "care_meal_point",
+        m.code.clone(),
+        None,
+    )
+    .await?;
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use crate::App;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::policy::{Capability, allows, require};
 use jiesu_domain::care::order::{
-    NewOrder, OrderCommand, OrderEvent, OrderState, OrderStatus, Origin, ServiceKind,
-    ServiceOrder, Slot,
+    NewOrder, OrderCommand, OrderEvent, OrderState, OrderStatus, Origin, ServiceKind, ServiceOrder,
+    Slot,
 };
 use jiesu_domain::case::CaseEvent;
 use jiesu_domain::{Actor, Role};
@@ -163,7 +163,11 @@ pub async fn plan(app: &App, user: &User, p: &CarePlan) -> AppResult<(i64, Vec<O
     }
     let elder = registry::load(app, p.elder_id).await?;
     if p.weekdays.is_empty() || p.weekdays.iter().any(|d| !(1..=7).contains(d)) {
-        return Err(AppError::invalid("weekdays", "bad_weekday", "1 (Monday) to 7, at least one"));
+        return Err(AppError::invalid(
+            "weekdays",
+            "bad_weekday",
+            "1 (Monday) to 7, at least one",
+        ));
     }
     if p.start_min >= 1440
         || p.duration_min == 0
@@ -176,13 +180,25 @@ pub async fn plan(app: &App, user: &User, p: &CarePlan) -> AppResult<(i64, Vec<O
         ));
     }
     if p.to_date < p.from_date {
-        return Err(AppError::invalid("to_date", "bad_range", "must not be before from_date"));
+        return Err(AppError::invalid(
+            "to_date",
+            "bad_range",
+            "must not be before from_date",
+        ));
     }
     if p.to_date > jiff::civil::date(2099, 12, 31) {
-        return Err(AppError::invalid("to_date", "date_out_of_range", "must be before 2100"));
+        return Err(AppError::invalid(
+            "to_date",
+            "date_out_of_range",
+            "must be before 2100",
+        ));
     }
     if p.from_date < today(app) {
-        return Err(AppError::invalid("from_date", "date_in_past", "must not be in the past"));
+        return Err(AppError::invalid(
+            "from_date",
+            "date_in_past",
+            "must not be in the past",
+        ));
     }
     let tz = app.dir.calendar.time_zone().clone();
     let mut slots = Vec::new();
@@ -304,11 +320,7 @@ fn capacity_for(app: &App, p: &Provider, slot: Option<&Slot>) -> i64 {
             let end = i64::from(start) + mins;
             p.slots
                 .iter()
-                .filter(|s| {
-                    s.weekday == wd
-                        && s.start_min <= start
-                        && i64::from(s.end_min) >= end
-                })
+                .filter(|s| s.weekday == wd && s.start_min <= start && i64::from(s.end_min) >= end)
                 .map(|s| i64::from(s.capacity))
                 .sum()
         }
@@ -374,7 +386,11 @@ pub async fn matches(app: &App, user: &User, id: i64) -> AppResult<Vec<Match>> {
         let score = 0.5 * r / 5.0 + 0.3 * (10.0 / (10.0 + open as f64)) + 0.2 * d_score;
         let mut reasons = vec![
             "覆盖老人所在社区".to_string(),
-            format!("提供{}，价格{}元", o.service.label_zh(), fen_yuan(item.price_fen)),
+            format!(
+                "提供{}，价格{}元",
+                o.service.label_zh(),
+                fen_yuan(item.price_fen)
+            ),
         ];
         reasons.push(match rating {
             Some(r) => format!("评分{r:.1}（{ratings}次）"),
@@ -399,7 +415,11 @@ pub async fn matches(app: &App, user: &User, id: i64) -> AppResult<Vec<Match>> {
             reasons,
         });
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.provider.cmp(&b.provider)));
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.provider.cmp(&b.provider))
+    });
     Ok(out)
 }
 
@@ -414,11 +434,15 @@ pub fn fen_yuan(fen: i64) -> String {
 pub async fn assign(app: &App, user: &User, id: i64, code: &str) -> AppResult<OrderState> {
     require(user, Capability::CreateCareOrders)?;
     let o = get_state(app, user, id).await?;
-    let p = provider(app, code).await?.ok_or_else(|| {
-        AppError::invalid("provider", "unknown_provider", "no such provider")
-    })?;
+    let p = provider(app, code)
+        .await?
+        .ok_or_else(|| AppError::invalid("provider", "unknown_provider", "no such provider"))?;
     if !p.active {
-        return Err(AppError::invalid("provider", "provider_inactive", "the provider is not active"));
+        return Err(AppError::invalid(
+            "provider",
+            "provider_inactive",
+            "the provider is not active",
+        ));
     }
     if !p.coverage.contains(&o.community) {
         return Err(AppError::invalid(
@@ -464,7 +488,13 @@ async fn check_schedule(app: &App, o: &OrderState, carer_id: i64, slot: &Slot) -
         .await?
         .into_iter()
         .find(|c| c.id == carer_id && c.active)
-        .ok_or_else(|| AppError::invalid("carer_id", "unknown_carer", "not an active carer of this provider"))?;
+        .ok_or_else(|| {
+            AppError::invalid(
+                "carer_id",
+                "unknown_carer",
+                "not an active carer of this provider",
+            )
+        })?;
     if !carer.skills.is_empty() && !carer.skills.contains(&o.service) {
         return Err(AppError::invalid(
             "carer_id",
@@ -473,7 +503,9 @@ async fn check_schedule(app: &App, o: &OrderState, carer_id: i64, slot: &Slot) -
         ));
     }
     slot.check("slot")?;
-    let p = provider(app, &code).await?.ok_or_else(AppError::not_found)?;
+    let p = provider(app, &code)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     let capacity = capacity_for(app, &p, Some(slot));
     if capacity == 0 {
         return Err(AppError::invalid(
@@ -488,7 +520,11 @@ async fn check_schedule(app: &App, o: &OrderState, carer_id: i64, slot: &Slot) -
         .filter(|x| x.id != o.id)
         .collect();
     if others.len() as i64 >= capacity {
-        return Err(AppError::invalid("slot", "slot_full", "the time slot is fully booked"));
+        return Err(AppError::invalid(
+            "slot",
+            "slot_full",
+            "the time slot is fully booked",
+        ));
     }
     if others.iter().any(|x| x.carer_id == Some(carer_id)) {
         return Err(AppError::invalid(
@@ -506,7 +542,9 @@ pub async fn act(app: &App, user: &User, id: i64, cmd: &OrderCommand) -> AppResu
     require(user, Capability::ActOnCareOrders)?;
     let o = get_state(app, user, id).await?;
     match cmd {
-        OrderCommand::Schedule { carer_id, slot } => check_schedule(app, &o, *carer_id, slot).await?,
+        OrderCommand::Schedule { carer_id, slot } => {
+            check_schedule(app, &o, *carer_id, slot).await?
+        }
         OrderCommand::StartVisit { carer_id, .. } => {
             let code = o.provider.clone().unwrap_or_default();
             let ok = app
@@ -516,11 +554,17 @@ pub async fn act(app: &App, user: &User, id: i64, cmd: &OrderCommand) -> AppResu
                 .iter()
                 .any(|c| c.id == *carer_id && c.active);
             if !ok {
-                return Err(AppError::invalid("carer_id", "unknown_carer", "not an active carer of this provider"));
+                return Err(AppError::invalid(
+                    "carer_id",
+                    "unknown_carer",
+                    "not an active carer of this provider",
+                ));
             }
         }
         OrderCommand::Settle { .. } => {
-            return Err(AppError::forbidden("orders are settled by approving the month's claim"));
+            return Err(AppError::forbidden(
+                "orders are settled by approving the month's claim",
+            ));
         }
         _ => {}
     }
@@ -531,7 +575,12 @@ pub async fn act(app: &App, user: &User, id: i64, cmd: &OrderCommand) -> AppResu
 }
 
 /// The family rates a finished visit on the portal with the order's number.
-pub async fn rate_by_code(app: &App, code: &str, score: u8, comment: &str) -> AppResult<OrderState> {
+pub async fn rate_by_code(
+    app: &App,
+    code: &str,
+    score: u8,
+    comment: &str,
+) -> AppResult<OrderState> {
     let o = app
         .store
         .case_by_code::<ServiceOrder>(code.trim())
@@ -627,7 +676,9 @@ pub async fn detail(app: &App, user: &User, id: i64) -> AppResult<OrderDetail> {
     let e = registry::load(app, order.elder_id).await?;
     // The provider on the order needs the address and phone to visit.
     let unmasked = registry::sees_identity(user, &e)
-        || (user.role == Role::Provider && order.provider == user.unit_code && !order.status.is_terminal());
+        || (user.role == Role::Provider
+            && order.provider == user.unit_code
+            && !order.status.is_terminal());
     if unmasked {
         crate::accounts::audit(
             app,

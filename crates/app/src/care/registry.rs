@@ -63,7 +63,11 @@ pub(crate) fn view(app: &App, e: &Elder, masked: bool, grade: Option<Grade>) -> 
     ElderView {
         id: e.id,
         masked,
-        name: if masked { mask_name(&d.name) } else { d.name.clone() },
+        name: if masked {
+            mask_name(&d.name)
+        } else {
+            d.name.clone()
+        },
         id_number: if masked {
             mask_id_number(&d.id_number)
         } else {
@@ -93,7 +97,11 @@ pub(crate) fn view(app: &App, e: &Elder, masked: bool, grade: Option<Grade>) -> 
             .family
             .iter()
             .map(|f| FamilyContact {
-                name: if masked { mask_name(&f.name) } else { f.name.clone() },
+                name: if masked {
+                    mask_name(&f.name)
+                } else {
+                    f.name.clone()
+                },
                 relation: f.relation.clone(),
                 phone: if masked {
                     mask_phone(&f.phone)
@@ -244,7 +252,12 @@ pub async fn find(app: &App, user: &User, q: &str) -> AppResult<Vec<ElderView>> 
     .await?;
     let mut out = Vec::new();
     for e in &found {
-        out.push(view(app, e, !sees_identity(user, e), latest_grade(app, e.id).await?));
+        out.push(view(
+            app,
+            e,
+            !sees_identity(user, e),
+            latest_grade(app, e.id).await?,
+        ));
     }
     Ok(out)
 }

@@ -105,7 +105,9 @@ async fn party_name(app: &App, kind: PartyKind, party: &str) -> AppResult<String
             .find(|p| p.code == party)
             .map(|p| p.name),
     };
-    name.ok_or_else(|| AppError::invalid("party", "unknown_party", "no such provider or meal point"))
+    name.ok_or_else(|| {
+        AppError::invalid("party", "unknown_party", "no such provider or meal point")
+    })
 }
 
 /// Prepares (or, before approval, prepares again) the claim of `party` for `month`.
@@ -119,7 +121,11 @@ pub async fn prepare(
     require(user, Capability::SettleCare)?;
     let m = parse_month("month", month)?;
     if next_month(m)? > next_month(super::today(app))? {
-        return Err(AppError::invalid("month", "month_in_future", "must not be in the future"));
+        return Err(AppError::invalid(
+            "month",
+            "month_in_future",
+            "must not be in the future",
+        ));
     }
     party_name(app, kind, party).await?;
     let lines = compute_lines(app, kind, party, m).await?;
@@ -139,7 +145,9 @@ pub async fn prepare(
                 month: month.to_string(),
                 lines,
             };
-            app.store.create_case::<Claim>(&app.dir, &actor, &n, now).await?
+            app.store
+                .create_case::<Claim>(&app.dir, &actor, &n, now)
+                .await?
         }
     };
     Ok(st)
@@ -168,7 +176,11 @@ pub async fn approve(app: &App, user: &User, id: i64, total_fen: i64) -> AppResu
             )
             .await?
     };
-    for l in c.lines.iter().filter(|l| l.kind == LineKind::Visit && l.amount_fen > 0) {
+    for l in c
+        .lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Visit && l.amount_fen > 0)
+    {
         let Some(order_id) = l.item.strip_prefix("order:").and_then(|s| s.parse().ok()) else {
             continue;
         };
@@ -237,7 +249,12 @@ fn summarise(mut r: ClaimReport) -> ClaimReport {
     r.visits_fen = sum(LineKind::Visit);
     r.meal_subsidy_fen = sum(LineKind::MealSubsidy);
     r.operating_fen = sum(LineKind::Operating);
-    r.adjustments_fen = r.lines.iter().filter(|l| l.adjustment).map(|l| l.amount_fen).sum();
+    r.adjustments_fen = r
+        .lines
+        .iter()
+        .filter(|l| l.adjustment)
+        .map(|l| l.amount_fen)
+        .sum();
     r.total_fen = r.lines.iter().map(|l| l.amount_fen).sum();
     r
 }
@@ -262,7 +279,11 @@ pub async fn report(
     if let Some(code) = party {
         parties.retain(|(_, c, _)| c == code);
         if parties.is_empty() {
-            return Err(AppError::invalid("party", "unknown_party", "no such provider or meal point"));
+            return Err(AppError::invalid(
+                "party",
+                "unknown_party",
+                "no such provider or meal point",
+            ));
         }
     }
     let mut claims = Vec::new();
@@ -320,8 +341,16 @@ pub fn to_xlsx(r: &SettlementReport) -> AppResult<Vec<u8>> {
     {
         let s = wb.add_worksheet().set_name("汇总").map_err(x)?;
         let head = [
-            "月份", "类别", "编码", "名称", "状态", "上门服务(分)", "助餐补贴(分)", "运营补贴(分)",
-            "调整(分)", "合计(分)",
+            "月份",
+            "类别",
+            "编码",
+            "名称",
+            "状态",
+            "上门服务(分)",
+            "助餐补贴(分)",
+            "运营补贴(分)",
+            "调整(分)",
+            "合计(分)",
         ];
         for (c, h) in head.iter().enumerate() {
             s.write_string(0, c as u16, *h).map_err(x)?;
@@ -343,7 +372,8 @@ pub fn to_xlsx(r: &SettlementReport) -> AppResult<Vec<u8>> {
             .iter()
             .enumerate()
             {
-                s.write_number(row, (5 + col) as u16, *v as f64).map_err(x)?;
+                s.write_number(row, (5 + col) as u16, *v as f64)
+                    .map_err(x)?;
             }
         }
         let row = (r.claims.len() + 1) as u32;
@@ -352,7 +382,15 @@ pub fn to_xlsx(r: &SettlementReport) -> AppResult<Vec<u8>> {
     }
     {
         let s = wb.add_worksheet().set_name("明细").map_err(x)?;
-        let head = ["编码", "类别", "项目", "服务日期", "老人编号", "金额(分)", "调整"];
+        let head = [
+            "编码",
+            "类别",
+            "项目",
+            "服务日期",
+            "老人编号",
+            "金额(分)",
+            "调整",
+        ];
         for (c, h) in head.iter().enumerate() {
             s.write_string(0, c as u16, *h).map_err(x)?;
         }
@@ -362,10 +400,12 @@ pub fn to_xlsx(r: &SettlementReport) -> AppResult<Vec<u8>> {
                 s.write_string(row, 0, &c.party).map_err(x)?;
                 s.write_string(row, 1, l.kind.label_zh()).map_err(x)?;
                 s.write_string(row, 2, &l.item).map_err(x)?;
-                s.write_string(row, 3, l.service_date.to_string()).map_err(x)?;
+                s.write_string(row, 3, l.service_date.to_string())
+                    .map_err(x)?;
                 s.write_number(row, 4, l.elder_id as f64).map_err(x)?;
                 s.write_number(row, 5, l.amount_fen as f64).map_err(x)?;
-                s.write_string(row, 6, if l.adjustment { "是" } else { "否" }).map_err(x)?;
+                s.write_string(row, 6, if l.adjustment { "是" } else { "否" })
+                    .map_err(x)?;
                 row += 1;
             }
         }

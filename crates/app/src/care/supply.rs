@@ -5,8 +5,8 @@
 use crate::App;
 use crate::error::AppResult;
 use crate::policy::{Capability, require};
-use jiesu_domain::care::order::{OrderStatus, ServiceOrder};
 use jiesu_domain::CaseKind;
+use jiesu_domain::care::order::{OrderStatus, ServiceOrder};
 use jiesu_store::User;
 use jiff::SignedDuration;
 use serde::Serialize;
@@ -82,7 +82,13 @@ pub async fn view(app: &App, user: &User) -> AppResult<Vec<CommunityRow>> {
             }
         }
     }
-    let per = |n: i64, d: i64| if d > 0 { (n as f64 * 1000.0 / d as f64 * 10.0).round() / 10.0 } else { 0.0 };
+    let per = |n: i64, d: i64| {
+        if d > 0 {
+            (n as f64 * 1000.0 / d as f64 * 10.0).round() / 10.0
+        } else {
+            0.0
+        }
+    };
     let mut demand: Vec<f64> = Vec::new();
     for r in rows.values_mut() {
         r.requests_per_1000 = per(r.requests_total, r.elders);
@@ -92,7 +98,10 @@ pub async fn view(app: &App, user: &User) -> AppResult<Vec<CommunityRow>> {
         }
     }
     demand.sort_by(f64::total_cmp);
-    let q3 = demand.get(demand.len() * 3 / 4).copied().unwrap_or(f64::INFINITY);
+    let q3 = demand
+        .get(demand.len() * 3 / 4)
+        .copied()
+        .unwrap_or(f64::INFINITY);
     for r in rows.values_mut() {
         if r.requests_total == 0 || r.requests_per_1000 < q3 {
             continue;
@@ -101,7 +110,8 @@ pub async fn view(app: &App, user: &User) -> AppResult<Vec<CommunityRow>> {
             r.why.push("无服务商覆盖".into());
         }
         if r.elders > 0 && r.meal_points_per_1000 < 1.0 {
-            r.why.push(format!("助餐点{:.1}个/千名老人", r.meal_points_per_1000));
+            r.why
+                .push(format!("助餐点{:.1}个/千名老人", r.meal_points_per_1000));
         }
         let orders = r.orders_served + r.orders_missed;
         if orders > 0 && r.orders_missed * 10 > orders {
@@ -109,7 +119,10 @@ pub async fn view(app: &App, user: &User) -> AppResult<Vec<CommunityRow>> {
         }
         r.thin = !r.why.is_empty();
         if r.thin {
-            r.why.insert(0, format!("诉求{:.1}件/千名老人，居前四分之一", r.requests_per_1000));
+            r.why.insert(
+                0,
+                format!("诉求{:.1}件/千名老人，居前四分之一", r.requests_per_1000),
+            );
         }
     }
     let mut out: Vec<CommunityRow> = rows.into_values().collect();
@@ -210,7 +223,10 @@ pub async fn kpis(app: &App, user: &User, month: &str) -> AppResult<Vec<CareKpis
         .map(|p| (p.code.as_str(), p.street.as_str()))
         .collect();
     for meal in meals.iter().filter(|x| !x.voided) {
-        let street = street_of.get(meal.point.as_str()).copied().unwrap_or_default();
+        let street = street_of
+            .get(meal.point.as_str())
+            .copied()
+            .unwrap_or_default();
         for key in [district.as_str(), street] {
             if let Some(k) = by.get_mut(key) {
                 k.meals += 1;

@@ -95,7 +95,10 @@ fn worse(g: Grade) -> Grade {
 }
 
 /// Checks every item is scored once within its range, and derives the grade.
-pub fn grade(a: &AssessmentInput, today: jiff::civil::Date) -> Result<AssessmentResult, DomainError> {
+pub fn grade(
+    a: &AssessmentInput,
+    today: jiff::civil::Date,
+) -> Result<AssessmentResult, DomainError> {
     if a.date > today {
         return Err(DomainError::invalid(
             "date",
@@ -104,7 +107,11 @@ pub fn grade(a: &AssessmentInput, today: jiff::civil::Date) -> Result<Assessment
         ));
     }
     if a.assessor.trim().is_empty() {
-        return Err(DomainError::invalid("assessor", "empty", "must not be empty"));
+        return Err(DomainError::invalid(
+            "assessor",
+            "empty",
+            "must not be empty",
+        ));
     }
     for code in a.scores.keys() {
         if !ITEMS.iter().any(|(c, ..)| c == code) {
@@ -161,7 +168,10 @@ mod tests {
         AssessmentInput {
             date: jiff::civil::date(2026, 11, 1),
             assessor: "评估员甲".into(),
-            scores: ITEMS.iter().map(|(c, .., m)| (c.to_string(), score(*m))).collect(),
+            scores: ITEMS
+                .iter()
+                .map(|(c, .., m)| (c.to_string(), score(*m)))
+                .collect(),
             coma: false,
             dementia_or_mental_disorder: false,
             risk_events_30d: 0,
@@ -175,7 +185,15 @@ mod tests {
         let r = grade(&all(|m| m), TODAY).unwrap();
         assert_eq!((r.total, r.grade), (90, Grade::Intact));
         assert_eq!(grade(&all(|_| 0), TODAY).unwrap().grade, Grade::Complete);
-        for (t, g) in [(89, Grade::Mild), (66, Grade::Mild), (65, Grade::Moderate), (46, Grade::Moderate), (45, Grade::Severe), (30, Grade::Severe), (29, Grade::Complete)] {
+        for (t, g) in [
+            (89, Grade::Mild),
+            (66, Grade::Mild),
+            (65, Grade::Moderate),
+            (46, Grade::Moderate),
+            (45, Grade::Severe),
+            (30, Grade::Severe),
+            (29, Grade::Complete),
+        ] {
             assert_eq!(band(t), g, "{t}");
         }
     }

@@ -8,9 +8,9 @@
 //! late, a visit verified after its month was approved, or a meal voided after it was paid
 //! appears once, as an adjustment line in the next claim, and nothing is ever paid twice.
 
-use crate::case::{CaseEvent, CaseIndex, CaseKind, Decided};
 use crate::care::meals::Meal;
 use crate::care::order::OrderState;
+use crate::case::{CaseEvent, CaseIndex, CaseKind, Decided};
 use crate::commands::Ctx;
 use crate::error::DomainError;
 use crate::lifecycle::Actor;
@@ -79,7 +79,10 @@ pub fn parse_month(field: &str, s: &str) -> Result<Date, DomainError> {
 
 /// What the rules say is due per item for a provider: each verified visit's price less
 /// co-payment, dated by the visit's end in the deployment's time zone.
-pub fn visits_due(orders: &[OrderState], tz: &TimeZone) -> BTreeMap<String, (LineKind, Date, i64, i64)> {
+pub fn visits_due(
+    orders: &[OrderState],
+    tz: &TimeZone,
+) -> BTreeMap<String, (LineKind, Date, i64, i64)> {
     let mut due = BTreeMap::new();
     for o in orders {
         if let Some(end) = o.verified_visit().and_then(|v| v.finished_at) {
@@ -95,14 +98,22 @@ pub fn visits_due(orders: &[OrderState], tz: &TimeZone) -> BTreeMap<String, (Lin
 
 /// What is due per item for a meal point: each meal's elder subsidy, and the operating subsidy
 /// once per diner-day (voided meals count for nothing).
-pub fn meals_due(meals: &[Meal], operating_fen: i64) -> BTreeMap<String, (LineKind, Date, i64, i64)> {
+pub fn meals_due(
+    meals: &[Meal],
+    operating_fen: i64,
+) -> BTreeMap<String, (LineKind, Date, i64, i64)> {
     let mut due = BTreeMap::new();
     let mut diner_days = BTreeSet::new();
     for m in meals.iter().filter(|m| !m.voided) {
         if m.elder_subsidy_fen != 0 {
             due.insert(
                 format!("meal:{}", m.id),
-                (LineKind::MealSubsidy, m.date, m.elder_id, m.elder_subsidy_fen),
+                (
+                    LineKind::MealSubsidy,
+                    m.date,
+                    m.elder_id,
+                    m.elder_subsidy_fen,
+                ),
             );
         }
         diner_days.insert((m.elder_id, m.date));
@@ -134,7 +145,9 @@ pub fn claim_lines(
     due: &BTreeMap<String, (LineKind, Date, i64, i64)>,
     paid: &BTreeMap<String, (LineKind, Date, i64, i64)>,
 ) -> Vec<ClaimLine> {
-    let next = month.checked_add(jiff::Span::new().months(1)).unwrap_or(month);
+    let next = month
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap_or(month);
     let mut items: BTreeSet<&String> = due.keys().collect();
     items.extend(paid.keys());
     let mut lines = Vec::new();
@@ -165,9 +178,14 @@ pub fn claim_lines(
 }
 
 /// Sums approved claims' lines per item (the `paid` of [`claim_lines`]).
-pub fn paid_by_item<'a>(claims: impl IntoIterator<Item = &'a ClaimState>) -> BTreeMap<String, (LineKind, Date, i64, i64)> {
+pub fn paid_by_item<'a>(
+    claims: impl IntoIterator<Item = &'a ClaimState>,
+) -> BTreeMap<String, (LineKind, Date, i64, i64)> {
     let mut paid: BTreeMap<String, (LineKind, Date, i64, i64)> = BTreeMap::new();
-    for c in claims.into_iter().filter(|c| c.status == ClaimStatus::Approved) {
+    for c in claims
+        .into_iter()
+        .filter(|c| c.status == ClaimStatus::Approved)
+    {
         for l in &c.lines {
             paid.entry(l.item.clone())
                 .and_modify(|x| x.3 += l.amount_fen)
@@ -210,8 +228,13 @@ pub enum ClaimEvent {
         total_fen: i64,
     },
     /// Prepared again from the logs before approval (they changed since).
-    Revised { lines: Vec<ClaimLine>, total_fen: i64 },
-    Approved { total_fen: i64 },
+    Revised {
+        lines: Vec<ClaimLine>,
+        total_fen: i64,
+    },
+    Approved {
+        total_fen: i64,
+    },
 }
 
 pub struct NewClaim {
@@ -222,9 +245,13 @@ pub struct NewClaim {
 }
 
 pub enum ClaimCommand {
-    Revise { lines: Vec<ClaimLine> },
+    Revise {
+        lines: Vec<ClaimLine>,
+    },
     /// Approves the claim as the approver saw it: refused if its total has changed since.
-    Approve { total_fen: i64 },
+    Approve {
+        total_fen: i64,
+    },
 }
 
 fn total(lines: &[ClaimLine]) -> i64 {
@@ -264,9 +291,15 @@ impl CaseKind for Claim {
         }
     }
 
-    fn create(n: &NewClaim, actor: &Actor, _ctx: &Ctx<'_>) -> Result<Vec<Decided<ClaimEvent>>, DomainError> {
+    fn create(
+        n: &NewClaim,
+        actor: &Actor,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Vec<Decided<ClaimEvent>>, DomainError> {
         if !matches!(actor.role, Role::CareAdmin | Role::System) {
-            return Err(DomainError::forbidden("settlement: only 民政养老管理员 may do this"));
+            return Err(DomainError::forbidden(
+                "settlement: only 民政养老管理员 may do this",
+            ));
         }
         parse_month("month", &n.month)?;
         Ok(vec![(
@@ -288,7 +321,9 @@ impl CaseKind for Claim {
         _ctx: &Ctx<'_>,
     ) -> Result<Vec<Decided<ClaimEvent>>, DomainError> {
         if actor.role != Role::CareAdmin {
-            return Err(DomainError::forbidden("settlement: only 民政养老管理员 may do this"));
+            return Err(DomainError::forbidden(
+                "settlement: only 民政养老管理员 may do this",
+            ));
         }
         if st.status == ClaimStatus::Approved {
             return Err(DomainError::refused(
@@ -314,10 +349,18 @@ impl CaseKind for Claim {
                     return Err(DomainError::invalid(
                         "total_fen",
                         "claim_changed",
-                        format!("the claim's total is now {} fen; review it again", st.total_fen),
+                        format!(
+                            "the claim's total is now {} fen; review it again",
+                            st.total_fen
+                        ),
                     ));
                 }
-                Ok(vec![(ClaimEvent::Approved { total_fen: st.total_fen }, None)])
+                Ok(vec![(
+                    ClaimEvent::Approved {
+                        total_fen: st.total_fen,
+                    },
+                    None,
+                )])
             }
         }
     }
@@ -427,7 +470,8 @@ mod tests {
         let lines = claim_lines(dec, &meals_due(&later, 300), &paid_by_item([&approved]));
         // Paid back meal 1's 500; elder 1 still dined on the 3rd (meal 2) so no operating
         // change; elder 3's late meal: 500 + 300, all adjustments of November.
-        assert_eq!(total(&lines), -500 + 500 + 300);
+        let (paid_back, late) = (-500, 500 + 300);
+        assert_eq!(total(&lines), paid_back + late);
         assert!(lines.iter().all(|l| l.adjustment));
         // Nothing twice: paying the December claim too leaves nothing due.
         let dec_claim = ClaimState {
@@ -435,13 +479,20 @@ mod tests {
             lines: lines.clone(),
             ..approved.clone()
         };
-        let again = claim_lines(dec, &meals_due(&later, 300), &paid_by_item([&approved, &dec_claim]));
+        let again = claim_lines(
+            dec,
+            &meals_due(&later, 300),
+            &paid_by_item([&approved, &dec_claim]),
+        );
         assert!(again.is_empty(), "{again:?}");
     }
 
     #[test]
     fn months() {
-        assert_eq!(parse_month("m", "2026-11").unwrap(), jiff::civil::date(2026, 11, 1));
+        assert_eq!(
+            parse_month("m", "2026-11").unwrap(),
+            jiff::civil::date(2026, 11, 1)
+        );
         assert_eq!(parse_month("m", "2026-13").unwrap_err().code(), "bad_month");
         assert_eq!(parse_month("m", "26-1").unwrap_err().code(), "bad_month");
         assert_eq!(month_of(jiff::civil::date(2026, 2, 9)), "2026-02");

@@ -107,7 +107,10 @@ mod tests {
         // 15 元 lunch, eligible: 5 元 off.
         assert_eq!(
             charge(1500, true, false, 500),
-            Charge { elder_subsidy_fen: 500, elder_paid_fen: 1000 }
+            Charge {
+                elder_subsidy_fen: 500,
+                elder_paid_fen: 1000
+            }
         );
         // The bill not above 5 元: no subsidy (the rule says "above").
         assert_eq!(charge(500, true, false, 500).elder_subsidy_fen, 0);
@@ -133,6 +136,9 @@ mod tests {
         let mut f = m.clone();
         f.bill_fen = 1200;
         f.date = jiff::civil::date(2026, 12, 5);
-        assert_eq!(validate_meal(&f, today).unwrap_err().code(), "date_in_future");
+        assert_eq!(
+            validate_meal(&f, today).unwrap_err().code(),
+            "date_in_future"
+        );
     }
 }

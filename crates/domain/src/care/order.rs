@@ -343,7 +343,11 @@ fn recorded(
         ));
     }
     if t < not_before {
-        return Err(DomainError::invalid(field, "time_too_early", why.to_string()));
+        return Err(DomainError::invalid(
+            field,
+            "time_too_early",
+            why.to_string(),
+        ));
     }
     Ok(t)
 }
@@ -433,7 +437,11 @@ impl CaseKind for ServiceOrder {
             }
         }
         if n.note.chars().count() > 1000 {
-            return Err(DomainError::invalid("note", "too_long", "at most 1000 characters"));
+            return Err(DomainError::invalid(
+                "note",
+                "too_long",
+                "at most 1000 characters",
+            ));
         }
         if let Some(w) = &n.wanted {
             w.check("wanted")?;
@@ -523,7 +531,11 @@ impl CaseKind for ServiceOrder {
                     ev(OrderEvent::Scheduled { carer_id, slot })
                 }
             }
-            OrderCommand::StartVisit { carer_id, place, at } => {
+            OrderCommand::StartVisit {
+                carer_id,
+                place,
+                at,
+            } => {
                 roles(actor, &[Provider], "starting a visit")?;
                 in_state(st, &[S::Scheduled], "starting the visit")?;
                 let place = place.trim();
@@ -607,7 +619,13 @@ impl CaseKind for ServiceOrder {
                 )?;
                 in_state(
                     st,
-                    &[S::Requested, S::Assigned, S::Scheduled, S::Declined, S::Missed],
+                    &[
+                        S::Requested,
+                        S::Assigned,
+                        S::Scheduled,
+                        S::Declined,
+                        S::Missed,
+                    ],
                     "cancelling",
                 )?;
                 ev(OrderEvent::Cancelled)
@@ -677,13 +695,18 @@ impl CaseKind for ServiceOrder {
                 st.alerts = 0;
                 st.status = OrderStatus::Declined;
             }
-            OrderEvent::Scheduled { carer_id, slot } | OrderEvent::Rescheduled { carer_id, slot } => {
+            OrderEvent::Scheduled { carer_id, slot }
+            | OrderEvent::Rescheduled { carer_id, slot } => {
                 st.carer_id = Some(*carer_id);
                 st.slot = Some(*slot);
                 st.alerts = 0;
                 st.status = OrderStatus::Scheduled;
             }
-            OrderEvent::VisitStarted { carer_id, at, place } => {
+            OrderEvent::VisitStarted {
+                carer_id,
+                at,
+                place,
+            } => {
                 st.visit = Some(Visit {
                     carer_id: *carer_id,
                     started_at: *at,

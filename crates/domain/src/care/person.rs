@@ -50,8 +50,8 @@ pub fn parse_id_number(field: &str, raw: &str) -> Result<IdNumber, DomainError> 
         ));
     }
     let num = |a: usize, b: usize| -> i32 { v[a..b].parse().unwrap_or(0) };
-    let birth_date = Date::new(num(6, 10) as i16, num(10, 12) as i8, num(12, 14) as i8)
-        .map_err(|_| {
+    let birth_date =
+        Date::new(num(6, 10) as i16, num(10, 12) as i8, num(12, 14) as i8).map_err(|_| {
             DomainError::invalid(
                 field,
                 "bad_id_birth_date",
@@ -268,7 +268,9 @@ mod tests {
             "bad_id_length"
         );
         assert_eq!(
-            parse_id_number("id", &with_check("11010219501330123")).unwrap_err().code(),
+            parse_id_number("id", &with_check("11010219501330123"))
+                .unwrap_err()
+                .code(),
             "bad_id_birth_date"
         );
     }

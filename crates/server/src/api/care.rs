@@ -43,12 +43,12 @@ pub fn routes() -> Router<AppState> {
             get(list_carers).post(add_carer),
         )
         .route("/care/meal-points", get(list_meal_points))
-        .route("/care/meal-points/{code}", axum::routing::put(save_meal_point))
-        .route("/care/meal-points/{code}/meals", post(record_meal))
         .route(
-            "/care/meal-points/{code}/meals/{id}/void",
-            post(void_meal),
+            "/care/meal-points/{code}",
+            axum::routing::put(save_meal_point),
         )
+        .route("/care/meal-points/{code}/meals", post(record_meal))
+        .route("/care/meal-points/{code}/meals/{id}/void", post(void_meal))
         .route("/care/orders", get(list_orders).post(create_order))
         .route("/care/plans", post(create_plan))
         .route("/care/orders/{id}", get(get_order))
@@ -171,7 +171,11 @@ fn same_code(path: &str, body: &str) -> ApiResult<()> {
     if path == body {
         Ok(())
     } else {
-        Err(ApiError::invalid("code", "code_mismatch", "the body's code is not the path's"))
+        Err(ApiError::invalid(
+            "code",
+            "code_mismatch",
+            "the body's code is not the path's",
+        ))
     }
 }
 
@@ -639,7 +643,12 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
     };
     let q = |name: &str, schema: Value, required: bool| json!({"name": name, "in": "query", "required": required, "schema": schema});
     let s = json!({"type": "string"});
-    let op = |summary: &str, params: Value, body: Option<Value>, status: &str, ok: Value, public: bool| {
+    let op = |summary: &str,
+              params: Value,
+              body: Option<Value>,
+              status: &str,
+              ok: Value,
+              public: bool| {
         let mut o = json!({"summary": summary, "parameters": params, "responses": {}});
         if !public {
             o["security"] = json!([{"bearer": []}]);
@@ -653,9 +662,11 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
         ] {
             o["responses"][c] = json!({"description": d, "content": e["content"]});
         }
-        o["responses"][status] = json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
+        o["responses"][status] =
+            json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
         if let Some(b) = body {
-            o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": b}}});
+            o["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": b}}});
         }
         o
     };
@@ -685,7 +696,11 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
     let plan = json!({"type": "object", "required": ["elder_id", "service", "weekdays", "start_min", "duration_min", "from_date", "to_date"], "properties": {"elder_id": {"type": "integer"}, "service": services, "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}}, "start_min": {"type": "integer", "minimum": 0, "maximum": 1439}, "duration_min": {"type": "integer", "minimum": 1, "maximum": 1440}, "from_date": date, "to_date": date}, "additionalProperties": false});
     let action = json!({"type": "object", "properties": {"provider": s, "carer_id": {"type": "integer"}, "slot": slot, "place": s, "at": {"type": "string", "format": "date-time"}, "notes": s, "score": {"type": "integer", "minimum": 1, "maximum": 5}, "comment": s}, "additionalProperties": false});
     let family = json!({"type": "object", "required": ["id_number", "phone", "service"], "properties": {"id_number": s, "phone": s, "service": services, "note": s, "wanted": slot}});
-    let month = q("month", json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}), true);
+    let month = q(
+        "month",
+        json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+        true,
+    );
     let party = q("party", s.clone(), false);
     let mut order_action = op(
         "an action on a service order: assign (provider), decline, schedule (carer_id, slot), start (carer_id, place, at?), finish (notes?, at?), rate (score, comment?), cancel — the domain decides who may in which state",
@@ -695,44 +710,123 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
         obj.clone(),
         false,
     );
-    order_action["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": action}}});
+    order_action["requestBody"] =
+        json!({"required": false, "content": {"application/json": {"schema": action}}});
     vec![
-        ("/api/v1/care/elders".into(), json!({
+        (
+            "/api/v1/care/elders".into(),
+            json!({
             "get": op("the elder registry, masked (民政, care managers: their street)", page(vec![q("street", s.clone(), false), q("community", s.clone(), false)]), None, "200", obj.clone(), false),
-            "post": op("register an elder (identities sealed; the ID number's check character and birth date checked)", json!([]), Some(elder.clone()), "201", obj.clone(), false)})),
-        ("/api/v1/care/elders/find".into(), json!({"get": op("find elders by an exact ID number or phone (audited)", json!([q("q", json!({"type": "string", "minLength": 1}), true)]), None, "200", arr.clone(), false)})),
-        ("/api/v1/care/elders/{id}".into(), json!({
+            "post": op("register an elder (identities sealed; the ID number's check character and birth date checked)", json!([]), Some(elder.clone()), "201", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/elders/find".into(),
+            json!({"get": op("find elders by an exact ID number or phone (audited)", json!([q("q", json!({"type": "string", "minLength": 1}), true)]), None, "200", arr.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/elders/{id}".into(),
+            json!({
             "get": op("one elder: identities for roles that need them (audited), masked otherwise", json!([int_id]), None, "200", obj.clone(), false),
-            "put": op("replace an elder's record", json!([int_id]), Some(elder), "200", obj.clone(), false)})),
-        ("/api/v1/care/elders/{id}/assessments".into(), json!({
+            "put": op("replace an elder's record", json!([int_id]), Some(elder), "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/elders/{id}/assessments".into(),
+            json!({
             "get": op("the elder's capacity assessments, newest first", json!([int_id]), None, "200", arr.clone(), false),
-            "post": op("record a GB/T 42195 assessment; the grade is derived from the scores", json!([int_id]), Some(assessment), "201", obj.clone(), false)})),
-        ("/api/v1/care/providers".into(), json!({"get": op("providers with price lists (fen), coverage, weekly slots (a provider: its own)", json!([]), None, "200", arr.clone(), false)})),
-        ("/api/v1/care/providers/{code}".into(), json!({"put": op("create or replace a provider (民政; a provider its own price list and slots)", json!([code]), Some(provider), "200", obj.clone(), false)})),
-        ("/api/v1/care/providers/{code}/carers".into(), json!({
+            "post": op("record a GB/T 42195 assessment; the grade is derived from the scores", json!([int_id]), Some(assessment), "201", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/providers".into(),
+            json!({"get": op("providers with price lists (fen), coverage, weekly slots (a provider: its own)", json!([]), None, "200", arr.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/providers/{code}".into(),
+            json!({"put": op("create or replace a provider (民政; a provider its own price list and slots)", json!([code]), Some(provider), "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/providers/{code}/carers".into(),
+            json!({
             "get": op("a provider's carers", json!([code]), None, "200", arr.clone(), false),
-            "post": op("add a carer", json!([code]), Some(json!({"type": "object", "required": ["name"], "properties": {"name": s, "skills": {"type": "array", "items": services}}, "additionalProperties": false})), "201", obj.clone(), false)})),
-        ("/api/v1/care/meal-points".into(), json!({"get": op("meal points (父母食堂) and the communities they serve", json!([]), None, "200", arr.clone(), false)})),
-        ("/api/v1/care/meal-points/{code}".into(), json!({"put": op("create or replace a meal point (民政)", json!([code]), Some(meal_point), "200", obj.clone(), false)})),
-        ("/api/v1/care/meal-points/{code}/meals".into(), json!({"post": op("record a meal; the elder's daily subsidy is applied at payment when the rules say so; a second lunch (or dinner) the same day is refused", json!([code]), Some(meal), "201", obj.clone(), false)})),
-        ("/api/v1/care/meal-points/{code}/meals/{id}/void".into(), json!({"post": op("void a meal recorded in error (a claimed one is paid back next month)", json!([code, int_id]), None, "200", obj.clone(), false)})),
-        ("/api/v1/care/orders".into(), json!({
+            "post": op("add a carer", json!([code]), Some(json!({"type": "object", "required": ["name"], "properties": {"name": s, "skills": {"type": "array", "items": services}}, "additionalProperties": false})), "201", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/meal-points".into(),
+            json!({"get": op("meal points (父母食堂) and the communities they serve", json!([]), None, "200", arr.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/meal-points/{code}".into(),
+            json!({"put": op("create or replace a meal point (民政)", json!([code]), Some(meal_point), "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/meal-points/{code}/meals".into(),
+            json!({"post": op("record a meal; the elder's daily subsidy is applied at payment when the rules say so; a second lunch (or dinner) the same day is refused", json!([code]), Some(meal), "201", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/meal-points/{code}/meals/{id}/void".into(),
+            json!({"post": op("void a meal recorded in error (a claimed one is paid back next month)", json!([code, int_id]), None, "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/orders".into(),
+            json!({
             "get": op("service orders (a provider: its own; a care manager: their street)", page(vec![q("status", s.clone(), false), q("provider", s.clone(), false), q("street", s.clone(), false), q("community", s.clone(), false), q("elder_id", json!({"type": "integer"}), false)]), None, "200", obj.clone(), false),
-            "post": op("turn a 12345 request into a service order (with reply: true a handler's reply records it)", json!([]), Some(new_order), "201", obj.clone(), false)})),
-        ("/api/v1/care/plans".into(), json!({"post": op("a care plan: one order per visit on its weekdays between its dates (at most 100)", json!([]), Some(plan), "201", obj.clone(), false)})),
-        ("/api/v1/care/orders/{id}".into(), json!({"get": op("an order with its elder (identities for the visiting provider, audited) and its event log", json!([int_id]), None, "200", obj.clone(), false)})),
-        ("/api/v1/care/orders/{id}/matches".into(), json!({"get": op("providers that can take the order, ranked by rating, load and distance, each with why", json!([int_id]), None, "200", arr.clone(), false)})),
-        ("/api/v1/care/orders/{id}/{action}".into(), json!({"post": order_action})),
-        ("/api/v1/care/settlement".into(), json!({"get": op("a month's settlement per provider and meal point: stored claims or drafts, lines and totals in fen", json!([month.clone(), party.clone()]), None, "200", obj.clone(), false)})),
-        ("/api/v1/care/settlement.xlsx".into(), json!({"get": {"summary": "the same settlement as a workbook (summary and line sheets, amounts in fen)", "security": [{"bearer": []}], "parameters": [month, party],
-            "responses": {"200": {"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}, "400": {"description": "bad parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "422": {"description": "bad month", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}})),
-        ("/api/v1/care/claims".into(), json!({"post": op("prepare (or before approval prepare again) a party's claim for a month", json!([]), Some(json!({"type": "object", "required": ["party_kind", "party", "month"], "properties": {"party_kind": {"enum": ["provider", "meal_point"]}, "party": s, "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}, "additionalProperties": false})), "200", obj.clone(), false)})),
-        ("/api/v1/care/claims/{id}".into(), json!({"get": op("one claim with its lines", json!([int_id]), None, "200", obj.clone(), false)})),
-        ("/api/v1/care/claims/{id}/approve".into(), json!({"post": op("approve a claim as seen (its total); the month is then locked", json!([int_id]), Some(json!({"type": "object", "required": ["total_fen"], "properties": {"total_fen": {"type": "integer"}}, "additionalProperties": false})), "200", obj.clone(), false)})),
-        ("/api/v1/care/supply".into(), json!({"get": op("per community: elders, elder-care requests (12 months), meal points per 1,000 elders, providers, orders served and missed; thin supply flagged with why", json!([]), None, "200", arr, false)})),
-        ("/api/v1/care/kpis".into(), json!({"get": op("the month's figures per street and for the district (first row): orders, verified visits, on time (started within 15 min), missed, late alerts, ratings, meals per point", json!([q("month", json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}), true)]), None, "200", json!({"type": "array", "items": {"type": "object"}}), false)})),
-        ("/api/v1/care/family/orders".into(), json!({"post": op("family ask for a service (no login): the elder's ID number and a registered phone", json!([]), Some(family), "201", obj.clone(), true)})),
-        ("/api/v1/care/family/orders/{code}".into(), json!({"get": op("an order by its number (no identities)", json!([code]), None, "200", obj.clone(), true)})),
-        ("/api/v1/care/family/orders/{code}/rate".into(), json!({"post": op("the family rate a finished visit", json!([code]), Some(json!({"type": "object", "required": ["score"], "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "comment": s}, "additionalProperties": false})), "200", obj, true)})),
+            "post": op("turn a 12345 request into a service order (with reply: true a handler's reply records it)", json!([]), Some(new_order), "201", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/plans".into(),
+            json!({"post": op("a care plan: one order per visit on its weekdays between its dates (at most 100)", json!([]), Some(plan), "201", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/orders/{id}".into(),
+            json!({"get": op("an order with its elder (identities for the visiting provider, audited) and its event log", json!([int_id]), None, "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/orders/{id}/matches".into(),
+            json!({"get": op("providers that can take the order, ranked by rating, load and distance, each with why", json!([int_id]), None, "200", arr.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/orders/{id}/{action}".into(),
+            json!({"post": order_action}),
+        ),
+        (
+            "/api/v1/care/settlement".into(),
+            json!({"get": op("a month's settlement per provider and meal point: stored claims or drafts, lines and totals in fen", json!([month.clone(), party.clone()]), None, "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/settlement.xlsx".into(),
+            json!({"get": {"summary": "the same settlement as a workbook (summary and line sheets, amounts in fen)", "security": [{"bearer": []}], "parameters": [month, party],
+            "responses": {"200": {"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}, "400": {"description": "bad parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "422": {"description": "bad month", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}),
+        ),
+        (
+            "/api/v1/care/claims".into(),
+            json!({"post": op("prepare (or before approval prepare again) a party's claim for a month", json!([]), Some(json!({"type": "object", "required": ["party_kind", "party", "month"], "properties": {"party_kind": {"enum": ["provider", "meal_point"]}, "party": s, "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}, "additionalProperties": false})), "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/claims/{id}".into(),
+            json!({"get": op("one claim with its lines", json!([int_id]), None, "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/claims/{id}/approve".into(),
+            json!({"post": op("approve a claim as seen (its total); the month is then locked", json!([int_id]), Some(json!({"type": "object", "required": ["total_fen"], "properties": {"total_fen": {"type": "integer"}}, "additionalProperties": false})), "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/care/supply".into(),
+            json!({"get": op("per community: elders, elder-care requests (12 months), meal points per 1,000 elders, providers, orders served and missed; thin supply flagged with why", json!([]), None, "200", arr, false)}),
+        ),
+        (
+            "/api/v1/care/kpis".into(),
+            json!({"get": op("the month's figures per street and for the district (first row): orders, verified visits, on time (started within 15 min), missed, late alerts, ratings, meals per point", json!([q("month", json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}), true)]), None, "200", json!({"type": "array", "items": {"type": "object"}}), false)}),
+        ),
+        (
+            "/api/v1/care/family/orders".into(),
+            json!({"post": op("family ask for a service (no login): the elder's ID number and a registered phone", json!([]), Some(family), "201", obj.clone(), true)}),
+        ),
+        (
+            "/api/v1/care/family/orders/{code}".into(),
+            json!({"get": op("an order by its number (no identities)", json!([code]), None, "200", obj.clone(), true)}),
+        ),
+        (
+            "/api/v1/care/family/orders/{code}/rate".into(),
+            json!({"post": op("the family rate a finished visit", json!([code]), Some(json!({"type": "object", "required": ["score"], "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "comment": s}, "additionalProperties": false})), "200", obj, true)}),
+        ),
     ]
 }

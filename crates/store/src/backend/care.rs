@@ -10,6 +10,11 @@ use jiesu_domain::care::meals::{Meal, MealInput, MealKind, charge};
 use jiesu_domain::care::person::{Consent, ElderInput, FamilyContact};
 use jiff::civil::Date;
 
+/// A meal point row: code, name, street, community, address, capacity, hours, active.
+type MealPointRow = (String, String, String, String, String, i64, String, bool);
+/// A meal row: id, elder, point, date, meal, bill, subsidy, paid, voided.
+type MealRow = (i64, i64, String, String, String, i64, i64, i64, bool);
+
 const ELDER_COLS: &str = "id, name, id_number, phone, birth_date, street, community, address, \
      living_alone, basic_service_object, subsidies, family, care_manager, medical_notes, consent, \
      created_at, updated_at";
@@ -28,8 +33,7 @@ impl Db {
     fn elder_from_row(&self, r: &<DB as sqlx::Database>::Row) -> Result<Elder> {
         let open = |field: &str, v: String| -> Result<String> { Ok(self.pii.open(field, &v)?) };
         let phone: Option<String> = r.try_get("phone")?;
-        let family: Vec<FamilyContact> =
-            from_json(&open("elder.family", r.try_get("family")?)?)?;
+        let family: Vec<FamilyContact> = from_json(&open("elder.family", r.try_get("family")?)?)?;
         let consent: Option<String> = r.try_get("consent")?;
         Ok(Elder {
             id: r.try_get("id")?,
@@ -208,7 +212,8 @@ impl Db {
         let Some(idx) = self.pii.phone_index(phone) else {
             return Ok(Vec::new());
         };
-        let sql = format!("SELECT {ELDER_COLS} FROM care_elders WHERE phone_index = $1 ORDER BY id");
+        let sql =
+            format!("SELECT {ELDER_COLS} FROM care_elders WHERE phone_index = $1 ORDER BY id");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(idx)
             .fetch_all(&self.read)
@@ -342,10 +347,12 @@ impl Db {
             "care_provider_coverage",
             "care_provider_slots",
         ] {
-            sqlx::query(AssertSqlSafe(format!("DELETE FROM {t} WHERE provider = $1")))
-                .bind(&p.code)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {t} WHERE provider = $1"
+            )))
+            .bind(&p.code)
+            .execute(&mut *tx)
+            .await?;
         }
         for s in &p.services {
             sqlx::query(
@@ -417,7 +424,8 @@ impl Db {
                 slots: Vec::new(),
             })
             .collect();
-        let at = |out: &[Provider], code: &str| out.binary_search_by(|p| p.code.as_str().cmp(code)).ok();
+        let at =
+            |out: &[Provider], code: &str| out.binary_search_by(|p| p.code.as_str().cmp(code)).ok();
         for (p, service, price_fen, copay_fen) in services {
             if let Some(i) = at(&out, &p) {
                 out[i].services.push(PriceItem {
@@ -504,18 +512,20 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         for c in &m.communities {
-            sqlx::query("INSERT INTO care_meal_point_communities (point, community) VALUES ($1, $2)")
-                .bind(&m.code)
-                .bind(c)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO care_meal_point_communities (point, community) VALUES ($1, $2)",
+            )
+            .bind(&m.code)
+            .bind(c)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn meal_points(&self) -> Result<Vec<MealPoint>> {
-        let rows: Vec<(String, String, String, String, String, i64, String, bool)> = sqlx::query_as(
+        let rows: Vec<MealPointRow> = sqlx::query_as(
             "SELECT code, name, street, community, address, capacity, hours, active FROM care_meal_points ORDER BY code",
         )
         .fetch_all(&self.read)
@@ -527,17 +537,19 @@ impl Db {
         .await?;
         let mut out: Vec<MealPoint> = rows
             .into_iter()
-            .map(|(code, name, street, community, address, capacity, hours, active)| MealPoint {
-                code,
-                name,
-                street,
-                community,
-                address,
-                capacity: capacity.clamp(0, u32::MAX.into()) as u32,
-                hours,
-                active,
-                communities: Vec::new(),
-            })
+            .map(
+                |(code, name, street, community, address, capacity, hours, active)| MealPoint {
+                    code,
+                    name,
+                    street,
+                    community,
+                    address,
+                    capacity: capacity.clamp(0, u32::MAX.into()) as u32,
+                    hours,
+                    active,
+                    communities: Vec::new(),
+                },
+            )
             .collect();
         for (p, c) in served {
             if let Ok(i) = out.binary_search_by(|m| m.code.as_str().cmp(&p)) {
@@ -634,7 +646,7 @@ impl Db {
         from: Date,
         to: Date,
     ) -> Result<Vec<Meal>> {
-        let rows: Vec<(i64, i64, String, String, String, i64, i64, i64, bool)> = sqlx::query_as(
+        let rows: Vec<MealRow> = sqlx::query_as(
             "SELECT id, elder_id, point, date, meal, bill_fen, elder_subsidy_fen, elder_paid_fen, voided \
              FROM care_meals WHERE ($1 IS NULL OR point = $1) AND ($2 IS NULL OR elder_id = $2) \
              AND date >= $3 AND date < $4 ORDER BY date, id",
