@@ -8,6 +8,7 @@
 //! | module | capability |
 //! |---|---|
 //! | [`intake`] | 受理 from every door: validation, privacy masking, suggestions, storage, indexing |
+//! | [`knowledge`] | 知识库: 咨询 answers written, reviewed, searched, suggested at intake, used |
 //! | [`actions`] | lifecycle actions and 并单 on one request; reading one request and its log |
 //! | [`requests`] | lists and filters, scoped to what the actor may see |
 //! | [`assessment`] | 考评 of a period |
@@ -27,6 +28,7 @@ pub mod console;
 pub mod error;
 pub mod export;
 pub mod intake;
+pub mod knowledge;
 pub mod maintenance;
 pub mod messages;
 pub mod metrics;
@@ -120,6 +122,8 @@ pub struct App {
     pub search: Option<Arc<jiesu_text::search::SearchIndex>>,
     /// The directory admins edit; a door serving many calls takes `dir` from it per call.
     pub world: Arc<LiveWorld>,
+    /// The 知识库's search index (rebuilt from the store when its entries change).
+    pub knowledge: Arc<knowledge::KnowledgeIndex>,
 }
 
 impl App {
@@ -127,6 +131,7 @@ impl App {
         let dir = Arc::new(dir);
         App {
             world: Arc::new(LiveWorld::new(dir.clone())),
+            knowledge: knowledge::new_index(),
             text: Arc::new(text::TextServices::new(dir.clone())),
             store,
             dir,

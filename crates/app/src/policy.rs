@@ -54,6 +54,14 @@ pub enum Capability {
     ReloadModels,
     /// Scrape `/metrics` (load and backlogs, no cases).
     ReadMetrics,
+    /// 知识库: read and search the published 咨询 answers (editors and reviewers see the rest).
+    ReadKnowledge,
+    /// 知识库: write entries and submit them for review (a handler only its unit's).
+    EditKnowledge,
+    /// 知识库: approve or reject a revision someone else wrote.
+    ReviewKnowledge,
+    /// 知识库: answer from an entry (一键答复), count its use, mark it 没有帮助.
+    UseKnowledge,
     /// 养老: register and edit elders, record capacity assessments.
     ManageElders,
     /// 养老: find elders (identities masked unless the role needs them) to act for them.
@@ -94,6 +102,10 @@ impl Capability {
         Capability::ManageApiKeys,
         Capability::ReloadModels,
         Capability::ReadMetrics,
+        Capability::ReadKnowledge,
+        Capability::EditKnowledge,
+        Capability::ReviewKnowledge,
+        Capability::UseKnowledge,
         Capability::ManageElders,
         Capability::ReadElders,
         Capability::ManageCareNetwork,
@@ -125,6 +137,11 @@ impl Capability {
             ViewAudit => &[Supervisor, Admin],
             ManageUsers | EditWorld | ManageWebhooks | ManageApiKeys | ReloadModels
             | ReadMetrics => &[Admin],
+            ReadKnowledge => &[Operator, Dispatcher, Handler, Callback, Supervisor, Admin],
+            // Admins and the responsible units write the answers; a second person reviews.
+            EditKnowledge => &[Admin, Handler],
+            ReviewKnowledge => &[Supervisor, Admin],
+            UseKnowledge => &[Operator, Dispatcher, Callback],
             ManageElders => &[CareAdmin, CareManager],
             ReadElders => &[CareAdmin, CareManager, Operator, Dispatcher, Handler],
             ManageCareNetwork => &[CareAdmin],
@@ -166,6 +183,10 @@ impl Capability {
             ManageApiKeys => "managing Open311 keys",
             ReloadModels => "reloading models",
             ReadMetrics => "the metrics",
+            ReadKnowledge => "知识库查阅",
+            EditKnowledge => "知识库编辑",
+            ReviewKnowledge => "知识库审核",
+            UseKnowledge => "知识库答复",
             ManageElders => "养老对象登记",
             ReadElders => "查找老人",
             ManageCareNetwork => "养老服务网络",

@@ -181,6 +181,8 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
         );
     }
     let history_secs = history_started.elapsed().as_secs_f64();
+    // The 知识库's preset 咨询 answers, published (console work: no account stands behind it).
+    let knowledge = jiesu_app::knowledge::load_preset_published(&app).await?;
     let by_status: BTreeMap<String, i64> = console::counts(&app).await?;
     let summary = serde_json::json!({
         "backend": app.backend(),
@@ -190,6 +192,7 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
         "refused_steps": stats.refused,
         "first_refusal": stats.first_refusal,
         "by_status": by_status,
+        "knowledge_entries": knowledge,
         "from": crate::local_rfc3339(dir, Timestamp::from_millisecond(sim::day_start(o.first_day))?),
         "to": crate::local_rfc3339(dir, o.end),
         "seed": o.seed,

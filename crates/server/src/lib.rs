@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::suggest::routes())
         .merge(api::suggest_accuracy::routes())
         .merge(api::analytics::routes())
+        .merge(api::knowledge::routes())
         .merge(api::care::routes())
         .merge(open311::admin_routes())
         .merge(events::routes())

@@ -274,6 +274,9 @@ pub fn spec() -> Value {
     for (path, item) in crate::events::openapi_paths() {
         paths[path] = item;
     }
+    for (path, item) in crate::api::knowledge::openapi_paths() {
+        paths[path] = item;
+    }
     for (path, item) in crate::api::care::openapi_paths() {
         paths[path.as_str()] = item;
     }

@@ -88,6 +88,17 @@ const MATRIX: &[Row] = &[
     ("api",     "GET",  "/api/v1/care/settlement?month=2026-11",           "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "403",  "403"]),
     ("api",     "GET",  "/api/v1/care/supply",                             "",         ["401", "401", "403",  "403",  "403",  "403",  "403",  "200",  "403"]),
     ("api",     "GET",  "/api/v1/care/family/orders/YL261102NOSUCH",       "",         ["404", "404", "404",  "404",  "404",  "404",  "404",  "404",  "404"]),
+    // 知识库: every desk reads it; admins and a unit's handlers write (handler-other's unit is
+    // not the entry's); supervisors and admins review; the call-takers answer from it.
+    ("api",     "GET",  "/api/v1/knowledge",                               "",         ["401", "401", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),
+    ("api",     "GET",  "/api/v1/knowledge/999999",                        "",         ["401", "401", "404",  "404",  "404",  "404",  "404",  "404",  "404"]),
+    ("api",     "POST", "/api/v1/knowledge",                               "kb_entry", ["401", "401", "403",  "403",  "201",  "403",  "403",  "403",  "201"]),
+    ("api",     "POST", "/api/v1/knowledge/suggest",                       "kb_text",  ["401", "401", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),
+    ("api",     "POST", "/api/v1/knowledge/999999/approve",                "{}",       ["401", "401", "403",  "403",  "403",  "403",  "403",  "404",  "404"]),
+    ("api",     "POST", "/api/v1/knowledge/999999/feedback",               "{}",       ["401", "401", "404",  "404",  "403",  "403",  "404",  "403",  "403"]),
+    ("page",    "GET",  "/knowledge",                                      "",         ["303", "303", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),
+    ("page",    "GET",  "/knowledge/new",                                  "",         ["303", "303", "403",  "403",  "200",  "200",  "403",  "403",  "200"]),
+    ("page",    "GET",  "/knowledge/review",                               "",         ["303", "303", "403",  "403",  "403",  "403",  "403",  "200",  "200"]),
     // The world (read by every desk).
     ("api",     "GET",  "/api/v1/regions",                                 "",         ["401", "401", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),
     ("api",     "GET",  "/api/v1/units",                                   "",         ["401", "401", "200",  "200",  "200",  "200",  "200",  "200",  "200"]),
@@ -152,6 +163,11 @@ fn body(name: &str, master: i64, n: usize) -> Option<Value> {
         }
         "webhook" => json!({"name": format!("matrix-{n}"), "url": "http://127.0.0.1:9/hook"}),
         "key" => json!({"name": format!("matrix-{n}")}),
+        "kb_entry" => json!({
+            "question": format!("矩阵测试条目{n}怎么办理？"), "answer": "到街道办事处社区服务站窗口办理，带身份证。",
+            "policy_source": "矩阵测试依据", "unit": STREET,
+        }),
+        "kb_text" => json!({"text": "我想问问公积金怎么提取"}),
         other => panic!("no body named {other}"),
     })
 }

@@ -84,6 +84,36 @@ fn probes(cap: Capability, id: i64) -> Vec<Probe> {
         Capability::ManageApiKeys => vec![Api("GET", "/api/v1/open311/keys".into(), None)],
         Capability::ReloadModels => vec![Api("POST", "/api/v1/models/reload".into(), None)],
         Capability::ReadMetrics => vec![Api("GET", "/metrics".into(), None)],
+        Capability::ReadKnowledge => vec![
+            Api("GET", "/api/v1/knowledge".into(), None),
+            Page("/knowledge".into()),
+        ],
+        Capability::EditKnowledge => vec![
+            Api(
+                "POST",
+                "/api/v1/knowledge".into(),
+                Some(json!({
+                    "question": "角色矩阵：社区服务站几点开门？",
+                    "answer": "社区服务站工作日上午九点至下午五点开放。",
+                    "policy_source": "矩阵测试依据",
+                    "unit": STREET,
+                })),
+            ),
+            Page("/knowledge/new".into()),
+        ],
+        Capability::ReviewKnowledge => vec![
+            Api(
+                "POST",
+                "/api/v1/knowledge/999999/approve".into(),
+                Some(json!({})),
+            ),
+            Page("/knowledge/review".into()),
+        ],
+        Capability::UseKnowledge => vec![Api(
+            "POST",
+            "/api/v1/knowledge/999999/feedback".into(),
+            Some(json!({})),
+        )],
         Capability::ManageElders => vec![Api("GET", "/api/v1/care/elders".into(), None)],
         Capability::ReadElders => vec![Api(
             "GET",

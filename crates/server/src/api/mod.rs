@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod assessment;
 pub mod care;
 pub mod export;
+pub mod knowledge;
 pub mod requests;
 pub mod suggest;
 pub mod suggest_accuracy;

@@ -162,7 +162,7 @@ fn new_key() -> String {
     crate::auth::new_token().unwrap_or_default()
 }
 
-async fn render(
+pub(super) async fn render(
     app: &AppState,
     user: &WebUser,
     v: Values,
@@ -249,7 +249,7 @@ pub async fn show(
     show_(&app, &user, q.done).await
 }
 
-fn values_from(form: &FormData) -> Values {
+pub(super) fn values_from(form: &FormData) -> Values {
     Values {
         request_type: form.text("request_type"),
         channel: form.text("channel"),

@@ -9,6 +9,7 @@ mod assets;
 mod dashboard;
 mod fmt;
 mod intake;
+mod knowledge;
 mod portal;
 mod session;
 mod webhooks;
@@ -120,6 +121,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/webhooks/{id}/disable", post(webhooks::disable))
         .route("/admin/webhooks/retry", post(webhooks::retry))
         .route("/static/{*path}", get(assets::serve))
+        .merge(knowledge::routes())
 }
 
 async fn home(user: Option<WebUser>) -> Response {
@@ -177,6 +179,7 @@ impl Nav {
             ),
             ("/requests", "诉求查询", Capability::ReadRequests, &[]),
             ("/dashboard", "考评态势", Capability::ViewAssessment, &[]),
+            ("/knowledge", "知识库", Capability::ReadKnowledge, &[]),
             ("/admin", "系统管理", Capability::EditWorld, &[]),
             (
                 "/admin/audit",
