@@ -75,7 +75,7 @@ pub fn new_user(
             AppError::invalid(
                 "role",
                 "unknown_role",
-                "one of operator, dispatcher, handler, callback, supervisor, admin",
+                "one of operator, dispatcher, handler, callback, supervisor, admin, care_admin, care_manager, provider",
             )
         })?;
     let unit_code = match (role, unit) {
@@ -96,11 +96,50 @@ pub fn new_user(
             }
             Some(u.to_string())
         }
+        // A care manager works in one street.
+        (Role::CareManager, Some(u)) => {
+            if dir.street(u).is_none() {
+                return Err(AppError::invalid(
+                    "unit",
+                    "unknown_street",
+                    format!("unknown street `{u}`"),
+                ));
+            }
+            Some(u.to_string())
+        }
+        (Role::CareManager, None) => {
+            return Err(AppError::invalid(
+                "unit",
+                "required",
+                "a 照护管理师 belongs to one street",
+            ));
+        }
+        // A provider's staff work for one provider or meal point (its code in the registry).
+        (Role::Provider, Some(u)) => {
+            let ok = (2..=32).contains(&u.len())
+                && u.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(AppError::invalid(
+                    "unit",
+                    "bad_code",
+                    "a provider or meal point code: 2–32 letters, digits, '-' or '_'",
+                ));
+            }
+            Some(u.to_string())
+        }
+        (Role::Provider, None) => {
+            return Err(AppError::invalid(
+                "unit",
+                "required",
+                "a 养老服务商 account belongs to one provider or meal point",
+            ));
+        }
         (_, Some(_)) => {
             return Err(AppError::invalid(
                 "unit",
                 "not_a_handler",
-                "only handlers belong to a unit",
+                "only handlers, care managers and providers belong to a unit",
             ));
         }
         (_, None) => None,

@@ -224,7 +224,7 @@ pub fn spec() -> Value {
     }
     paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
         ["role"] =
-        json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin"]});
+        json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider"]});
     let password = json!({"type": "string", "minLength": 8, "maxLength": 1024, "description": "the district's policy ([passwords] in district.toml): by default ≥ 10 characters of 3 kinds, not containing the username, not well-known"});
     paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
         ["password"] = password.clone();
@@ -299,7 +299,7 @@ pub fn spec() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}},
-                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin"]}, "unit_code": {"type": ["string", "null"]}, "disabled": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}, "must_change_password": {"type": "boolean"}, "password_changed_at": {"type": "string", "format": "date-time"}}},
+                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider"]}, "unit_code": {"type": ["string", "null"]}, "disabled": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}, "must_change_password": {"type": "boolean"}, "password_changed_at": {"type": "string", "format": "date-time"}}},
                 "NewRequest": {"type": "object", "required": ["request_type", "text"], "properties": {
                     "request_type": {"enum": ["consultation", "help_request", "complaint", "report", "suggestion", "praise"]},
                     "channel": {"enum": ["hotline", "web", "app", "open311", "device", "enterprise", "import"]},
