@@ -649,12 +649,22 @@ struct SeedEntry {
 
 const SEED: &str = include_str!("../data/knowledge_seed.toml");
 
-/// The preset entries (`crates/app/data/knowledge_seed.toml`), validated against `app`'s world.
+/// The preset entries (`crates/app/data/knowledge_seed.toml`) that fit `app`'s world: one
+/// naming a unit this deployment does not have is left out (and logged), never an error, so a
+/// district with other units still gets the rest.
 pub fn preset(app: &App) -> AppResult<Vec<EntryContent>> {
+    preset_for(&app.dir, today(app))
+}
+
+fn preset_for(
+    dir: &jiesu_domain::Directory,
+    day: jiff::civil::Date,
+) -> AppResult<Vec<EntryContent>> {
     let file: SeedFile = toml::from_str(SEED).map_err(AppError::internal)?;
-    file.entry
+    Ok(file
+        .entry
         .into_iter()
-        .map(|s| {
+        .filter_map(|s| {
             let input = EntryInput {
                 question: s.question,
                 answer: s.answer,
@@ -664,9 +674,15 @@ pub fn preset(app: &App) -> AppResult<Vec<EntryContent>> {
                 valid_to: s.valid_to,
                 keywords: s.keywords,
             };
-            Ok(rules::validate(&input, &app.dir, today(app))?)
+            match rules::validate(&input, dir, day) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(question = %input.question, error = %e, "preset entry left out");
+                    None
+                }
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Console work (`jiesu demo`): loads the preset entries as published, authored by the system,
@@ -732,4 +748,41 @@ pub async fn warm(app: &App) {
 /// The shared index handle (for [`App`]).
 pub fn new_index() -> Arc<KnowledgeIndex> {
     Arc::new(KnowledgeIndex::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_entry_fits_the_shipped_world() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../world/xicheng");
+        let dir = jiesu_domain::Directory::new(jiesu_world::load_dir(&path).expect("world"));
+        let file: SeedFile = toml::from_str(SEED).expect("the seed file parses");
+        let entries = preset_for(&dir, "2026-11-02".parse().expect("date")).expect("preset");
+        assert_eq!(entries.len(), file.entry.len(), "none left out");
+        for topic in ["公积金", "社保", "入学", "供暖", "老年卡"] {
+            assert!(
+                entries.iter().any(|e| e.question.contains(topic)),
+                "a preset entry for {topic}"
+            );
+        }
+        for e in &entries {
+            assert!(e.keywords.len() >= 3, "{}: keywords", e.question);
+            assert!(
+                e.answer.chars().count() >= 80,
+                "{}: a real answer script",
+                e.question
+            );
+        }
+        // A district without these units keeps what fits.
+        let mut world = dir.world.clone();
+        world.units.retain(|u| u.code != "education");
+        let fewer = preset_for(
+            &jiesu_domain::Directory::new(world),
+            "2026-11-02".parse().expect("date"),
+        )
+        .expect("preset");
+        assert_eq!(fewer.len(), entries.len() - 1);
+    }
 }

@@ -332,6 +332,16 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "不能审核自己编写的条目，请由另一位审核人审核。",
         "",
     ),
+    (
+        "entry_unavailable",
+        "该知识库条目未发布或不在有效期内，不能用于答复。",
+        "",
+    ),
+    (
+        "not_empty",
+        "知识库已有条目，预置条目只能载入到空的知识库。",
+        "",
+    ),
     ("unknown_request", "{field}不存在。", "诉求不存在。"),
     // --- backups (command line)
     ("backup_exists", "备份文件已存在。", ""),
