@@ -368,6 +368,58 @@ async fn populate(s: &Store, dir: &Directory) {
     })
     .await
     .expect("create");
+    // 知识库: an entry with two revisions, published, one use and one 没有帮助.
+    use jiesu_domain::knowledge::{EntryContent, EntryStatus};
+    let content = |question: &str| EntryContent {
+        question: question.into(),
+        answer: "可登录北京住房公积金网在线申请，也可到管理部柜台办理。".into(),
+        policy_source: "《北京住房公积金提取管理办法》".into(),
+        unit: "housing-construction".into(),
+        valid_from: "2026-01-01".parse().expect("date"),
+        valid_to: None,
+        keywords: vec!["公积金".into(), "提取".into()],
+    };
+    let kb = s
+        .knowledge_create(
+            &content("公积金怎么提取"),
+            Some((user_ids[4], "admin1")),
+            EntryStatus::Draft,
+            t0(),
+        )
+        .await
+        .expect("knowledge entry");
+    s.knowledge_update(
+        kb.id,
+        (1, EntryStatus::Draft),
+        &content("住房公积金怎么提取"),
+        Some((user_ids[4], "admin1")),
+        EntryStatus::InReview,
+        t0(),
+    )
+    .await
+    .expect("knowledge revision");
+    s.knowledge_set_status(
+        kb.id,
+        (2, EntryStatus::InReview),
+        EntryStatus::Published,
+        Some((user_ids[1], Some("可以"))),
+        t0(),
+    )
+    .await
+    .expect("knowledge review");
+    s.knowledge_record_use(kb.id, 2, None, Some(user_ids[0]), t0())
+        .await
+        .expect("knowledge use");
+    s.knowledge_record_feedback(
+        kb.id,
+        2,
+        None,
+        Some(user_ids[0]),
+        Some("来电人说已过时"),
+        t0(),
+    )
+    .await
+    .expect("knowledge feedback");
 }
 
 // ---- reading every table: tests/common/mod.rs (`snapshot`) ----
@@ -383,6 +435,10 @@ const FILLED: &[&str] = &[
     "case_outbox",
     "cases",
     "event_outbox",
+    "knowledge_entries",
+    "knowledge_feedback",
+    "knowledge_revisions",
+    "knowledge_uses",
     "login_throttle",
     "models",
     "request_events",
