@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Schemathesis (PyPI) against a live `jiesu serve`: the API's own OpenAPI document drives
-# generated requests, once as an admin and once as a handler, and the run fails on any 5xx, any
+# generated requests, as a handler, a 民政 care admin and an admin, and the run fails on any 5xx, any
 # status the document does not list, any answer that does not match its schema.
 #
 #   bash .ci/schemathesis.sh JIESU_BINARY [SECONDS_PER_ROLE]
@@ -48,6 +48,7 @@ add_user() { # username role [unit]
 add_user st-admin admin
 add_user st-handler handler 110102012
 add_user st-operator operator
+add_user st-care care_admin
 
 "$jiesu" serve --db "$db" --bind 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
 server=$!
@@ -90,7 +91,7 @@ TOML
 
 total_ops=0 total_cases=0 total_failures=0 status=0
 # The handler first: the admin's run may change accounts (resets, disables) the handler uses.
-for who in st-handler st-admin; do
+for who in st-handler st-care st-admin; do
   tok="$(token "$who")"
   out="$work/$who.txt"
   set +e
