@@ -17,6 +17,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/app.js"),
     ),
     (
+        "care.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/care.js"),
+    ),
+    (
         "vendor/htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/vendor/htmx.min.js"),

@@ -6,6 +6,7 @@
 
 mod admin;
 mod assets;
+mod care;
 mod dashboard;
 mod fmt;
 mod intake;
@@ -120,6 +121,43 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/webhooks/{id}/disable", post(webhooks::disable))
         .route("/admin/webhooks/retry", post(webhooks::retry))
+        // 养老服务 (issue 14): the care desks and the family's portal pages.
+        .route("/care", get(care::desk))
+        .route("/care/find", get(care::find))
+        .route(
+            "/care/from-request/{id}",
+            get(care::from_request_page).post(care::from_request),
+        )
+        .route("/care/elders", post(care::register_elder))
+        .route("/care/elders/new", get(care::new_elder))
+        .route("/care/elders/{id}", get(care::elder).post(care::save_elder))
+        .route("/care/elders/{id}/edit", get(care::edit_elder))
+        .route(
+            "/care/elders/{id}/assess",
+            get(care::assess_page).post(care::assess),
+        )
+        .route("/care/orders", get(care::order_list))
+        .route("/care/orders/{id}", get(care::order))
+        .route("/care/orders/{id}/assign", post(care::assign))
+        .route("/care/orders/{id}/act/{action}", post(care::order_act))
+        .route("/care/provider", get(care::provider_desk))
+        .route("/care/provider/carers", post(care::add_carer))
+        .route("/care/meals", post(care::record_meal))
+        .route("/care/admin", get(care::admin))
+        .route("/care/admin/providers", post(care::save_provider))
+        .route("/care/admin/meal-points", post(care::save_point))
+        .route("/care/admin/settle", get(care::settlement))
+        .route("/care/admin/settle.xlsx", get(care::settle_xlsx))
+        .route("/care/admin/settle/prepare", post(care::settle_prepare))
+        .route("/care/admin/settle/{id}/approve", post(care::settle_approve))
+        .route("/care/supply", get(care::supply_view))
+        .route(
+            "/portal/care",
+            get(care::family_page).post(care::family_submit),
+        )
+        .route("/portal/care/find", get(care::family_find))
+        .route("/portal/care/{code}", get(care::family_order))
+        .route("/portal/care/{code}/rate", post(care::family_rate))
         .route("/static/{*path}", get(assets::serve))
         .merge(knowledge::routes())
 }
@@ -181,6 +219,23 @@ impl Nav {
             ("/dashboard", "考评态势", Capability::ViewAssessment, &[]),
             ("/knowledge", "知识库", Capability::ReadKnowledge, &[]),
             ("/admin", "系统管理", Capability::EditWorld, &[]),
+            // 养老服务 (issue 14).
+            ("/care", "老人名册", Capability::ManageElders, &[]),
+            (
+                "/care/orders",
+                "服务工单",
+                Capability::ActOnCareOrders,
+                &[Role::CareAdmin, Role::CareManager],
+            ),
+            ("/care/provider", "服务商工作台", Capability::ProviderDesk, &[]),
+            ("/care/admin", "养老服务网络", Capability::ManageCareNetwork, &[]),
+            ("/care/admin/settle", "养老结算", Capability::SettleCare, &[]),
+            (
+                "/care/supply",
+                "养老供需",
+                Capability::ViewCareSupply,
+                &[Role::CareAdmin, Role::CareManager],
+            ),
             (
                 "/admin/audit",
                 "审计日志",

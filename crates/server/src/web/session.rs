@@ -122,6 +122,9 @@ pub fn home_of(role: Role) -> &'static str {
         Role::Handler => "/queue",
         Role::Callback => "/callback",
         Role::Supervisor | Role::Admin => "/dashboard",
+        Role::CareAdmin => "/care/admin",
+        Role::CareManager => "/care",
+        Role::Provider => "/care/provider",
         // Actors without a desk here (the system, citizens, and roles whose desks live
         // elsewhere) start at the portal.
         _ => "/portal",

@@ -426,6 +426,8 @@ struct RequestPage {
     specials: Vec<super::intake::Opt>,
     photos: Vec<Photo>,
     script: String,
+    /// 转养老服务工单 (issue 14): an elder-care request, for roles that create care orders.
+    care_order: bool,
 }
 
 /// Which actions a role's desk offers (the engine still decides each one).
@@ -938,6 +940,13 @@ async fn render_detail(
             })
             .collect(),
         script: callback_script(app, &st),
+        care_order: jiesu_app::policy::allows(user.role(), Capability::CreateCareOrders)
+            && !st.status.is_terminal()
+            && st
+                .intake
+                .category
+                .as_deref()
+                .is_some_and(|c| c.starts_with("elderly")),
     });
     *resp.status_mut() = status;
     resp
