@@ -114,38 +114,52 @@ fn probes(cap: Capability, id: i64) -> Vec<Probe> {
             "/api/v1/knowledge/999999/feedback".into(),
             Some(json!({})),
         )],
-        Capability::ManageElders => vec![Api("GET", "/api/v1/care/elders".into(), None)],
-        Capability::ReadElders => vec![Api(
-            "GET",
-            "/api/v1/care/elders/find?q=13900001111".into(),
-            None,
-        )],
-        Capability::ManageCareNetwork => vec![Api(
-            "PUT",
-            "/api/v1/care/meal-points/MPX".into(),
-            Some(json!({"code": "MPX", "name": "矩阵食堂", "street": STREET, "community": COMMUNITY,
+        Capability::ManageElders => vec![
+            Api("GET", "/api/v1/care/elders".into(), None),
+            Page("/care".into()),
+            Page("/care/elders/new".into()),
+        ],
+        Capability::ReadElders => vec![
+            Api("GET", "/api/v1/care/elders/find?q=13900001111".into(), None),
+            Page("/care/find".into()),
+        ],
+        Capability::ManageCareNetwork => vec![
+            Api(
+                "PUT",
+                "/api/v1/care/meal-points/MPX".into(),
+                Some(
+                    json!({"code": "MPX", "name": "矩阵食堂", "street": STREET, "community": COMMUNITY,
                 "address": "矩阵路1号", "capacity": 0, "hours": "11:00-13:00", "active": true,
-                "communities": [COMMUNITY]})),
-        )],
+                "communities": [COMMUNITY]}),
+                ),
+            ),
+            Page("/care/admin".into()),
+        ],
         // The provider desk is a page (its API answers through the providers' own routes).
-        Capability::ProviderDesk => vec![],
-        Capability::CreateCareOrders => vec![Api(
-            "GET",
-            "/api/v1/care/orders/999999/matches".into(),
-            None,
-        )],
-        Capability::ActOnCareOrders => vec![Api("GET", "/api/v1/care/orders".into(), None)],
+        Capability::ProviderDesk => vec![Page("/care/provider".into())],
+        Capability::CreateCareOrders => vec![
+            Api("GET", "/api/v1/care/orders/999999/matches".into(), None),
+            Page(format!("/care/from-request/{id}")),
+        ],
+        Capability::ActOnCareOrders => vec![
+            Api("GET", "/api/v1/care/orders".into(), None),
+            Page("/care/orders".into()),
+        ],
         Capability::RecordMeals => vec![Api(
             "POST",
             "/api/v1/care/meal-points/MP001/meals".into(),
-            Some(json!({"elder_id": 999999, "date": "2026-11-01", "meal": "lunch", "bill_fen": 1500})),
+            Some(
+                json!({"elder_id": 999999, "date": "2026-11-01", "meal": "lunch", "bill_fen": 1500}),
+            ),
         )],
-        Capability::SettleCare => vec![Api(
-            "GET",
-            "/api/v1/care/settlement?month=2026-11".into(),
-            None,
-        )],
-        Capability::ViewCareSupply => vec![Api("GET", "/api/v1/care/supply".into(), None)],
+        Capability::SettleCare => vec![
+            Api("GET", "/api/v1/care/settlement?month=2026-11".into(), None),
+            Page("/care/admin/settle?month=2026-11".into()),
+        ],
+        Capability::ViewCareSupply => vec![
+            Api("GET", "/api/v1/care/supply".into(), None),
+            Page("/care/supply".into()),
+        ],
     }
 }
 
