@@ -65,6 +65,25 @@ for (const [username, role, unit] of accounts) {
   }
 }
 
+// ---------------------------------------------------------------- elder care accounts (issue 14)
+const CARE_STREET = "110102012";
+const CARE_COMMUNITY = "110102012001";
+const CARE_PROVIDER = "P001";
+for (const [username, role, unit] of [
+  ["care-admin", "care_admin", null],
+  ["care-manager", "care_manager", CARE_STREET],
+  ["provider", "provider", CARE_PROVIDER],
+]) {
+  const args = ["user", "add", "--db", db, "--username", username, "--role", role, "--password-stdin"];
+  if (unit) args.push("--unit", unit);
+  const r = spawnSync(JIESU, args, { input: PASSWORD + "\n", encoding: "utf8" });
+  if (r.status !== 0) {
+    console.error(`user add ${username} failed:\n${r.stdout}\n${r.stderr}`);
+    process.exit(1);
+  }
+}
+// ---------------------------------------------------------------- end of the elder care accounts
+
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(JIESU, ["serve", "--db", db, "--bind", `127.0.0.1:${port}`], {
@@ -226,6 +245,124 @@ try {
     check(/100\.0/.test(text), "its rates count the closed request");
     check((await page.textContent("#kpi-resolution")).trim() === "100.0", "district 解决率 counts it");
   });
+
+  // ---------------------------------------------------------------- elder care (issue 14)
+  // Setup through the API: the 民政 admin contracts a provider covering the community, the
+  // care manager registers an elder; then in the browser an operator turns a 12345 request about
+  // elder care into a service order, the care manager assigns it with one click from the ranked
+  // matches, the provider schedules, starts and finishes the visit at phone width (375×812, no
+  // horizontal scroll), and the family rates it on the portal.
+  {
+    console.log("elder care");
+    const api = async (token, method, path, body) => {
+      const r = await fetch(`${base}${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch {}
+      return { status: r.status, json, text };
+    };
+    const login = async (username) =>
+      (await api(null, "POST", "/api/v1/auth/login", { username, password: PASSWORD })).json?.token;
+    // A synthetic 居民身份证号码 with its GB 11643 check character.
+    const idNumber = (body17) => {
+      const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+      const sum = [...body17].reduce((s, c, i) => s + Number(c) * w[i], 0);
+      return body17 + "10X98765432"[sum % 11];
+    };
+    const ELDER_ID = idNumber("11010219380311224");
+    const ELDER_PHONE = "13700002222";
+    const admin = await login("care-admin");
+    const manager = await login("care-manager");
+    const operatorToken = await login("operator");
+    let r = await api(admin, "PUT", `/api/v1/care/providers/${CARE_PROVIDER}`, {
+      code: CARE_PROVIDER, name: "什刹海居家护理站", street: CARE_STREET, community: CARE_COMMUNITY,
+      phone: "010-66112233", active: true,
+      services: [{ service: "bath", price_fen: 8000, copay_fen: 1000 }],
+      coverage: [CARE_COMMUNITY],
+      slots: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start_min: 0, end_min: 1440, capacity: 4 })),
+    });
+    check(r.status === 200, `care admin contracts a provider (${r.status})`);
+    r = await api(manager, "POST", "/api/v1/care/elders", {
+      name: "刘桂兰", id_number: ELDER_ID, phone: ELDER_PHONE, birth_date: "1938-03-11",
+      street: CARE_STREET, community: CARE_COMMUNITY, address: "西四北三条18号",
+      living_alone: true, basic_service_object: true,
+      family: [{ name: "刘强", relation: "儿子", phone: "13911113333" }],
+      care_manager: "care-manager",
+      consent: { date: "2026-01-05", scope: ["基本信息", "健康信息"] },
+    });
+    check(r.status === 201, `care manager registers an elder (${r.status})`);
+    r = await api(operatorToken, "POST", "/api/v1/requests", {
+      request_type: "help_request", category: "elderly.home-care", street: CARE_STREET,
+      community: CARE_COMMUNITY, text: "我母亲八十多岁独居，自己洗不了澡，想请人上门助浴。",
+      caller_phone: ELDER_PHONE,
+    });
+    check(r.status === 201, `an elder-care request is recorded (${r.status})`);
+    const careRequest = r.json?.id;
+
+    // The operator turns the request into an order from its page.
+    const orderId = await as("operator", async (page) => {
+      await page.goto(`${base}/r/${careRequest}`);
+      check((await page.locator("#care-order-block").count()) === 1, "the request page offers 转养老服务工单");
+      await page.fill("#care-find-q", ELDER_PHONE);
+      await Promise.all([page.waitForNavigation(), page.click("#care-find")]);
+      check((await page.locator("input[name=elder_id]").count()) === 1, "the elder is found by phone");
+      await page.selectOption("#order-service", "bath");
+      await Promise.all([page.waitForNavigation(), page.click("#create-order")]);
+      check((await page.textContent("#flash")).includes("工单已创建"), "a service order is created from the request");
+      return new URL(page.url()).pathname.split("/").pop();
+    });
+
+    // The care manager sees the ranked matches with their reasons and assigns with one click.
+    const orderCode = await as("care-manager", async (page) => {
+      await page.goto(`${base}/care`);
+      check(new URL(page.url()).pathname === "/care", "care manager's desk opens");
+      await page.goto(`${base}/care/orders/${orderId}`);
+      const reasons = await page.textContent("#matches");
+      check(reasons.includes("什刹海居家护理站") && reasons.includes("覆盖老人所在社区"), "matches are shown with their reasons");
+      await Promise.all([page.waitForNavigation(), page.click(`#assign-${CARE_PROVIDER}`)]);
+      check((await page.textContent("#order-status")).includes("待排班"), "care manager assigns the provider");
+      return (await page.textContent("#order-code")).trim();
+    });
+
+    // The provider, on a phone: desk, carer, schedule, start (the address when no GPS), finish.
+    const noScroll = async (page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    await as("provider", async (page) => {
+      await page.goto(`${base}/care/provider`);
+      check(await noScroll(page), "provider desk has no horizontal scroll at 375 px");
+      check((await page.locator("#waiting .order-card").count()) === 1, "the new order is a card on the provider's desk");
+      await page.fill("#carer_name", "赵护理");
+      await page.check("input[name=skills][value=bath]");
+      await Promise.all([page.waitForNavigation(), page.click("#add-carer")]);
+      await Promise.all([page.waitForNavigation(), page.click("#waiting .order-card")]);
+      check(await noScroll(page), "order page has no horizontal scroll at 375 px");
+      await page.selectOption("#schedule-carer", { index: 1 });
+      await Promise.all([page.waitForNavigation(), page.click("#do-schedule")]);
+      check((await page.textContent("#order-status")).includes("已排班"), "provider schedules a carer and slot");
+      await page.waitForFunction(() => (document.getElementById("geo-note")?.textContent || "").length > 0);
+      await Promise.all([page.waitForNavigation(), page.click("#do-start")]);
+      check((await page.textContent("#order-status")).includes("服务中"), "provider starts the visit");
+      await page.fill("#finish-notes", "协助洗浴，老人状态良好。");
+      await Promise.all([page.waitForNavigation(), page.click("#do-finish")]);
+      check((await page.textContent("#order-status")).includes("待评价"), "provider finishes the visit");
+      check((await page.textContent("#order-facts")).includes("西四北三条18号"), "the visit's place is recorded");
+    }, { width: 375, height: 812 });
+
+    // The family rates the finished visit on the portal, once.
+    await as(null, async (page) => {
+      await page.goto(`${base}/portal/care/${orderCode}`);
+      check(await noScroll(page), "family's order page has no horizontal scroll at 375 px");
+      check((await page.textContent("#care-status")).includes("待评价"), "family sees the finished visit");
+      await page.check("input[name=score][value='5']");
+      await Promise.all([page.waitForNavigation(), page.click("#care-rate-submit")]);
+      check((await page.textContent("#care-rating")).includes("5分"), "family rates it");
+      check((await page.locator("#care-rate-form").count()) === 0, "…once: the form is gone");
+    }, { width: 375, height: 812 });
+  }
+  // ---------------------------------------------------------------- end of elder care
 } catch (e) {
   failed++;
   console.log(`  FAIL ${e.stack || e}`);
