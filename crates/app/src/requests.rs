@@ -227,6 +227,12 @@ pub async fn page(app: &App, f: &ListFilter) -> AppResult<Page> {
     Ok(app.store.list(f).await?)
 }
 
+/// How many requests match a filter already built (its cursor, offset and limit aside): the
+/// "共 N 件" of a desk.
+pub async fn count(app: &App, f: &ListFilter) -> AppResult<i64> {
+    Ok(app.store.count(f).await?)
+}
+
 /// Statuses by their API codes, for error messages.
 pub fn status_codes() -> String {
     Status::ALL

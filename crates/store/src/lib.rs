@@ -247,6 +247,11 @@ impl Store {
         delegate!(self.list(filter))
     }
 
+    /// How many requests match `filter` (its cursor, offset and limit aside).
+    pub async fn count(&self, filter: &ListFilter) -> Result<i64> {
+        delegate!(self.count(filter))
+    }
+
     /// Raises automatic 督办 for every breach not yet flagged. Safe to run from several servers
     /// at once: one holds the sweep lock, and each breach is flagged exactly once.
     pub async fn sweep_sla(&self, now: Timestamp) -> Result<SweepReport> {

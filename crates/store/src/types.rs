@@ -58,6 +58,8 @@ pub struct ListFilter {
     /// order only).
     pub cursor: Option<Cursor>,
     pub limit: u32,
+    /// Skip this many rows first (numbered pages of the desks; ignored with a cursor).
+    pub offset: u32,
     pub order: ListOrder,
 }
 

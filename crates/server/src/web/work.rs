@@ -88,9 +88,59 @@ struct WorkList {
     tabs: Vec<Tab>,
     rows: Vec<Row>,
     show_unit: bool,
+    /// "共 N 件": every request the desk or the filter holds, not just this page's.
+    total: i64,
+    /// Numbered pages of a desk (`?page=N`), or the list's next page (a cursor).
+    prev: String,
     more: String,
+    page_no: u32,
+    pages: u32,
     filters: Option<Filters>,
     error: String,
+}
+
+/// Rows a desk shows per page.
+pub const PER_PAGE: u32 = 50;
+
+/// One numbered page of a desk: its rows, the total, and the links either side.
+struct Paged {
+    rows: Vec<Row>,
+    total: i64,
+    prev: String,
+    more: String,
+    page_no: u32,
+    pages: u32,
+}
+
+/// Page `n` (from 1) of `f` at `PER_PAGE` rows, with the total; `base` is the desk's URL with
+/// its tab (`/board?tab=new`).
+async fn paged(
+    app: &AppState,
+    mut f: ListFilter,
+    n: u32,
+    base: &str,
+) -> Result<Paged, crate::ApiError> {
+    let total = jiesu_app::requests::count(app, &f).await?;
+    let pages = (total.max(0) as u32).div_ceil(PER_PAGE).max(1);
+    let n = n.clamp(1, pages);
+    f.limit = PER_PAGE;
+    f.offset = (n - 1) * PER_PAGE;
+    f.cursor = None;
+    let rows = list_rows(app, &f).await?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let link = |k: u32| format!("{base}{sep}page={k}");
+    Ok(Paged {
+        rows,
+        total,
+        prev: if n > 1 { link(n - 1) } else { String::new() },
+        more: if n < pages {
+            link(n + 1)
+        } else {
+            String::new()
+        },
+        page_no: n,
+        pages,
+    })
 }
 
 /// The list page's filter form, re-filled with what was asked.
@@ -99,8 +149,18 @@ pub struct Filters {
     pub status: String,
     pub unit: String,
     pub street: String,
+    pub community: String,
     pub category: String,
+    pub request_type: String,
+    pub channel: String,
+    /// 受理日期 from / to (inclusive), `YYYY-MM-DD` in Beijing time.
+    pub from: String,
+    pub to: String,
     pub overdue: bool,
+    /// The chosen street's communities only (none until a street is chosen).
+    pub communities: Vec<super::intake::Opt>,
+    pub types: Vec<super::intake::Opt>,
+    pub channels: Vec<super::intake::Opt>,
     pub units: Vec<OptGroup>,
     pub streets: Vec<super::intake::Opt>,
     pub categories: Vec<OptGroup>,
@@ -121,6 +181,7 @@ fn tabs(base: &str, active: &str, items: &[(&str, &'static str)]) -> Vec<Tab> {
 #[derive(serde::Deserialize)]
 pub struct TabQuery {
     tab: Option<String>,
+    page: Option<u32>,
 }
 
 async fn list_rows(app: &AppState, f: &ListFilter) -> Result<Vec<Row>, crate::ApiError> {
@@ -139,10 +200,7 @@ pub async fn board(
         return r;
     }
     let tab = q.tab.unwrap_or_else(|| "new".into());
-    let mut f = ListFilter {
-        limit: 100,
-        ..Default::default()
-    };
+    let mut f = ListFilter::default();
     match tab.as_str() {
         "returned" => f.statuses = vec![Status::Returned],
         "overdue" => {
@@ -157,8 +215,8 @@ pub async fn board(
         }
         _ => f.statuses = vec![Status::Received],
     }
-    let rows = match list_rows(&app, &f).await {
-        Ok(r) => r,
+    let p = match paged(&app, f, q.page.unwrap_or(1), &format!("/board?tab={tab}")).await {
+        Ok(p) => p,
         Err(e) => return api_error_page(&user, &e),
     };
     page(&WorkList {
@@ -178,9 +236,13 @@ pub async fn board(
                 ("extension", "延期待批"),
             ],
         ),
-        rows,
+        rows: p.rows,
         show_unit: true,
-        more: String::new(),
+        total: p.total,
+        prev: p.prev,
+        more: p.more,
+        page_no: p.page_no,
+        pages: p.pages,
         filters: None,
         error: String::new(),
     })
@@ -197,7 +259,6 @@ pub async fn queue(
     }
     let tab = q.tab.unwrap_or_else(|| "open".into());
     let mut f = ListFilter {
-        limit: 200,
         order: ListOrder::Deadline,
         // An admin looking at the queue sees every unit's; a handler only their own.
         scope_unit: (user.role() == Role::Handler)
@@ -213,8 +274,8 @@ pub async fn queue(
         "suspended" => f.statuses = vec![Status::Suspended],
         _ => {}
     }
-    let rows = match list_rows(&app, &f).await {
-        Ok(r) => r,
+    let p = match paged(&app, f, q.page.unwrap_or(1), &format!("/queue?tab={tab}")).await {
+        Ok(p) => p,
         Err(e) => return api_error_page(&user, &e),
     };
     let unit = user
@@ -239,27 +300,34 @@ pub async fn queue(
                 ("suspended", "挂账"),
             ],
         ),
-        rows,
+        rows: p.rows,
         show_unit: user.role() != Role::Handler,
-        more: String::new(),
+        total: p.total,
+        prev: p.prev,
+        more: p.more,
+        page_no: p.page_no,
+        pages: p.pages,
         filters: None,
         error: String::new(),
     })
 }
 
 /// 回访台: replied requests waiting for the callback, longest-waiting first.
-pub async fn callback_desk(State(app): State<AppState>, user: WebUser) -> Response {
+pub async fn callback_desk(
+    State(app): State<AppState>,
+    user: WebUser,
+    Query(q): Query<TabQuery>,
+) -> Response {
     if let Err(r) = user.require(Capability::CallbackDesk) {
         return r;
     }
     let f = ListFilter {
-        limit: 100,
         order: ListOrder::OldestReply,
         statuses: vec![Status::Replied],
         ..Default::default()
     };
-    let rows = match list_rows(&app, &f).await {
-        Ok(r) => r,
+    let p = match paged(&app, f, q.page.unwrap_or(1), "/callback").await {
+        Ok(p) => p,
         Err(e) => return api_error_page(&user, &e),
     };
     page(&WorkList {
@@ -268,9 +336,13 @@ pub async fn callback_desk(State(app): State<AppState>, user: WebUser) -> Respon
         intro: "已答复待回访的诉求，答复最早的在前。打开一件，按话术回访并记录结果；未解决可重办。"
             .into(),
         tabs: Vec::new(),
-        rows,
+        rows: p.rows,
         show_unit: true,
-        more: String::new(),
+        total: p.total,
+        prev: p.prev,
+        more: p.more,
+        page_no: p.page_no,
+        pages: p.pages,
         filters: None,
         error: String::new(),
     })
@@ -289,7 +361,38 @@ pub async fn list(
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
         .collect();
-    let cleaned = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    // The form's 受理日期 (`from`, `to`: local dates, both inclusive) as the list's instants.
+    let day = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let (from, to) = (day("from"), day("to"));
+    let mut date_error = String::new();
+    let mut api_pairs: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "from" && k != "to")
+        .cloned()
+        .collect();
+    for (name, value, label) in [
+        ("received_from", &from, "起始日期"),
+        ("received_to", &to, "截止日期"),
+    ] {
+        let Some(v) = value else { continue };
+        match v.parse::<jiff::civil::Date>() {
+            Ok(d) => {
+                let d = if name == "received_to" {
+                    d.tomorrow().unwrap_or(d)
+                } else {
+                    d
+                };
+                api_pairs.push((name.into(), format!("{d}T00:00:00+08:00")));
+            }
+            Err(_) => date_error = format!("{label}格式应为 2026-11-02。"),
+        }
+    }
+    let cleaned = serde_urlencoded::to_string(&api_pairs).unwrap_or_default();
     let parsed: Result<ListQuery, _> = serde_urlencoded::from_str(&cleaned);
     let dir = &app.dir;
     let mut filters = Filters {
@@ -297,8 +400,28 @@ pub async fn list(
         status: String::new(),
         unit: String::new(),
         street: String::new(),
+        community: String::new(),
         category: String::new(),
+        request_type: String::new(),
+        channel: String::new(),
+        from: from.clone().unwrap_or_default(),
+        to: to.clone().unwrap_or_default(),
         overdue: false,
+        communities: Vec::new(),
+        types: jiesu_domain::RequestType::ALL
+            .iter()
+            .map(|t| super::intake::Opt {
+                code: t.as_str().into(),
+                label: t.label_zh().into(),
+            })
+            .collect(),
+        channels: jiesu_domain::Channel::ALL
+            .iter()
+            .map(|c| super::intake::Opt {
+                code: c.as_str().into(),
+                label: c.label_zh().into(),
+            })
+            .collect(),
         units: unit_groups(dir),
         streets: super::intake::street_opts(dir),
         categories: super::intake::category_groups(dir),
@@ -317,10 +440,21 @@ pub async fn list(
         tabs: Vec::new(),
         rows: Vec::new(),
         show_unit: true,
+        total: 0,
+        prev: String::new(),
         more: String::new(),
+        page_no: 1,
+        pages: 1,
         filters: None,
         error: String::new(),
     };
+    if !date_error.is_empty() {
+        view.error = date_error;
+        view.filters = Some(filters);
+        let mut r = page(&view);
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        return r;
+    }
     let q = match parsed {
         Ok(q) => q,
         Err(e) => {
@@ -337,7 +471,26 @@ pub async fn list(
     filters.unit = q.unit.clone().unwrap_or_default();
     filters.street = q.street.clone().unwrap_or_default();
     filters.category = q.category.clone().unwrap_or_default();
+    filters.community = q.community.clone().unwrap_or_default();
+    filters.request_type = q.request_type.clone().unwrap_or_default();
+    filters.channel = q.channel.clone().unwrap_or_default();
     filters.overdue = q.overdue == Some(true);
+    // Communities of the chosen street only.
+    filters.communities = q
+        .street
+        .as_deref()
+        .map(|s| {
+            dir.world
+                .communities
+                .iter()
+                .filter(|c| c.street_code == s)
+                .map(|c| super::intake::Opt {
+                    code: c.code.clone(),
+                    label: c.name.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     view.filters = Some(filters);
     let f = match build_filter(&app, &user.user, &q)
         .await
@@ -351,6 +504,11 @@ pub async fn list(
             return r;
         }
     };
+    let total = match jiesu_app::requests::count(&app, &f).await {
+        Ok(n) => n,
+        Err(e) => return api_error_page(&user, &e.into()),
+    };
+    view.total = total;
     match jiesu_app::requests::page(&app, &f).await {
         // A 受理编号 from the search box opens its request.
         Ok(p) if f.code.is_some() && p.items.len() == 1 => {

@@ -38,10 +38,9 @@ impl Db {
         rows.iter().map(|r| event_from_row(r, &self.pii)).collect()
     }
 
-    pub async fn list(&self, f: &ListFilter) -> Result<Page> {
-        let mut sql =
-            String::from("SELECT id, tracking_code, state, received_at FROM requests WHERE 1=1");
-        let mut params: Vec<P> = Vec::new();
+    /// The `WHERE` of a list filter (every condition but the cursor), appended to `sql`, with
+    /// its parameters: one text for the page and for its total.
+    fn filter_where(&self, f: &ListFilter, sql: &mut String, params: &mut Vec<P>) {
         let mut push = |sql: &mut String, clause: &str, p: P| {
             params.push(p);
             sql.push_str(&clause.replace('?', &format!("${}", params.len())));
@@ -50,7 +49,7 @@ impl Db {
             sql.push_str(" AND status IN (");
             for (i, s) in f.statuses.iter().enumerate() {
                 push(
-                    &mut sql,
+                    sql,
                     if i == 0 { "?" } else { ", ?" },
                     P::S(s.as_str().into()),
                 );
@@ -58,33 +57,33 @@ impl Db {
             sql.push(')');
         }
         if let Some(u) = &f.unit {
-            push(&mut sql, " AND lead_unit = ?", P::S(u.clone()));
+            push(sql, " AND lead_unit = ?", P::S(u.clone()));
         }
         if let Some(u) = &f.scope_unit {
             push(
-                &mut sql,
+                sql,
                 " AND id IN (SELECT request_id FROM request_units WHERE unit_code = ?)",
                 P::S(u.clone()),
             );
         }
         if let Some(s) = &f.street {
-            push(&mut sql, " AND street = ?", P::S(s.clone()));
+            push(sql, " AND street = ?", P::S(s.clone()));
         }
         if let Some(c) = &f.community {
-            push(&mut sql, " AND community = ?", P::S(c.clone()));
+            push(sql, " AND community = ?", P::S(c.clone()));
         }
         if !f.categories.is_empty() {
             sql.push_str(" AND category IN (");
             for (i, c) in f.categories.iter().enumerate() {
-                push(&mut sql, if i == 0 { "?" } else { ", ?" }, P::S(c.clone()));
+                push(sql, if i == 0 { "?" } else { ", ?" }, P::S(c.clone()));
             }
             sql.push(')');
         }
         if let Some(t) = &f.request_type {
-            push(&mut sql, " AND request_type = ?", P::S(t.clone()));
+            push(sql, " AND request_type = ?", P::S(t.clone()));
         }
         if let Some(c) = &f.channel {
-            push(&mut sql, " AND channel = ?", P::S(c.clone()));
+            push(sql, " AND channel = ?", P::S(c.clone()));
         }
         match f.overdue {
             Some(true) => sql.push_str(" AND (response_overdue OR completion_overdue)"),
@@ -93,16 +92,16 @@ impl Db {
         }
         if let Some(t) = f.warning_at {
             push(
-                &mut sql,
+                sql,
                 " AND clock_running AND NOT completion_overdue AND warn_at <= ?",
                 P::I(ms(t)),
             );
         }
         if let Some(t) = f.received_from {
-            push(&mut sql, " AND received_at >= ?", P::I(ms(t)));
+            push(sql, " AND received_at >= ?", P::I(ms(t)));
         }
         if let Some(t) = f.received_to {
-            push(&mut sql, " AND received_at < ?", P::I(ms(t)));
+            push(sql, " AND received_at < ?", P::I(ms(t)));
         }
         if let Some(t) = &f.text {
             // LIKE wildcards in the user's text are matched literally.
@@ -111,17 +110,17 @@ impl Db {
                 .replace('%', "\\%")
                 .replace('_', "\\_");
             push(
-                &mut sql,
+                sql,
                 " AND text LIKE ? ESCAPE '\\'",
                 P::S(format!("%{escaped}%")),
             );
         }
         if let Some(code) = &f.code {
-            push(&mut sql, " AND tracking_code = ?", P::S(code.clone()));
+            push(sql, " AND tracking_code = ?", P::S(code.clone()));
         }
         if let Some(phone) = &f.phone {
             match self.pii.phone_index(phone) {
-                Some(ix) => push(&mut sql, " AND caller_phone_index = ?", P::S(ix)),
+                Some(ix) => push(sql, " AND caller_phone_index = ?", P::S(ix)),
                 // No digits: no phone matches.
                 None => sql.push_str(" AND 1 = 0"),
             }
@@ -133,7 +132,7 @@ impl Db {
             } else {
                 sql.push_str(" AND id IN (");
                 for (i, id) in ids.iter().enumerate() {
-                    push(&mut sql, if i == 0 { "?" } else { ", ?" }, P::I(*id));
+                    push(sql, if i == 0 { "?" } else { ", ?" }, P::I(*id));
                 }
                 sql.push(')');
             }
@@ -141,6 +140,29 @@ impl Db {
         if f.extension_pending {
             sql.push_str(" AND status IN ('accepted', 'in_progress') AND NOT clock_running");
         }
+    }
+
+    /// How many requests match `f` (cursor, offset and limit aside): the total a paged list
+    /// shows.
+    pub async fn count(&self, f: &ListFilter) -> Result<i64> {
+        let mut sql = String::from("SELECT COUNT(*) FROM requests WHERE 1=1");
+        let mut params: Vec<P> = Vec::new();
+        self.filter_where(f, &mut sql, &mut params);
+        let row = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn list(&self, f: &ListFilter) -> Result<Page> {
+        let mut sql =
+            String::from("SELECT id, tracking_code, state, received_at FROM requests WHERE 1=1");
+        let mut params: Vec<P> = Vec::new();
+        self.filter_where(f, &mut sql, &mut params);
+        let mut push = |sql: &mut String, clause: &str, p: P| {
+            params.push(p);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
         let newest = f.order == ListOrder::Newest;
         if let Some(c) = f.cursor.filter(|_| newest) {
             push(&mut sql, " AND (received_at < ?", P::I(c.received_at_ms));
@@ -158,6 +180,10 @@ impl Db {
             }
         };
         push(&mut sql, order, P::I(limit + 1));
+        if f.offset > 0 && f.cursor.is_none() {
+            // Numbered pages (the desks): the orders without a cursor page by position.
+            push(&mut sql, " OFFSET ?", P::I(i64::from(f.offset)));
+        }
         let _ = P::B(false); // keeps the bool variant for future filters
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .fetch_all(&self.read)
@@ -177,7 +203,9 @@ impl Db {
         }
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
-            keys.get(limit as usize - 1).copied().filter(|_| newest)
+            keys.get(limit as usize - 1)
+                .copied()
+                .filter(|_| newest && f.offset == 0)
         } else {
             None
         };
