@@ -254,6 +254,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     ("outside_slots", "所选时间不在服务商的每周服务时段内。", ""),
     ("slot_full", "该时段已约满，请选择其他时间。", ""),
+    // 一键呼 alarms.
+    ("bad_chain", "升级链设置有误：每一步须晚于上一步，且在一天之内。", ""),
+    ("bad_limit", "到场时限须在1分钟到1天之间。", ""),
+    ("bad_priority", "优先级须为1（最高）到9。", ""),
+    ("already_linked", "该报警已关联诉求工单。", ""),
     ("carer_busy", "该护理员此时段已有其他上门服务。", ""),
     (
         "carer_lacks_skill",

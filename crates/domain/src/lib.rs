@@ -4,6 +4,7 @@
 //! Everything here takes the current time and the world as arguments, so every rule can be
 //! tested with a fixed clock.
 
+pub mod alarms;
 pub mod analytics;
 pub mod assessment;
 pub mod calendar;
