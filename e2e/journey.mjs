@@ -110,6 +110,55 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
 });
 
+// ---------------------------------------------------------------- English-text scan (issue 13)
+// Every page the journey visits is scanned once it loads: its text (hidden parts too, minus
+// scripts, styles, <code>, <kbd> and <bdi>, which hold codes, keys and names as typed) must have
+// no Latin-letter words except codes and ids (they carry digits), units and product names.
+// The result is one check, made when the browser closes.
+const LATIN_OK = new Set([
+  "API", "CSV", "XLSX", "JSON", "Open311", "Webhook", "CSRF", "ID", "OK", "JPG", "PNG", "WebP",
+  "MB", "KB", "http", "https", "jiesu", "htmx",
+]);
+const englishFound = new Map();
+const scannedPages = new Set();
+async function scanEnglish(page) {
+  let words;
+  try {
+    words = await page.evaluate(() => {
+      const body = document.body.cloneNode(true);
+      body.querySelectorAll("script, style, code, kbd, bdi, noscript").forEach((n) => n.remove());
+      return body.textContent.match(/[A-Za-z][A-Za-z0-9]+/g) || [];
+    });
+  } catch {
+    return; // navigated away while scanning: the next load is scanned
+  }
+  const path = new URL(page.url()).pathname;
+  scannedPages.add(path);
+  for (const w of words) {
+    if (/[0-9]/.test(w) || LATIN_OK.has(w)) continue;
+    if (!englishFound.has(path)) englishFound.set(path, new Set());
+    englishFound.get(path).add(w);
+  }
+}
+{
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const ctx = await newContext(...args);
+    ctx.on("page", (p) => p.on("load", () => scanEnglish(p)));
+    return ctx;
+  };
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    const found = [...englishFound].map(([p, ws]) => `${p}: ${[...ws].join(" ")}`);
+    check(
+      scannedPages.size > 5 && found.length === 0,
+      `no English words on the ${scannedPages.size} pages visited${found.length ? " — " + found.join("; ") : ""}`,
+    );
+    return close();
+  };
+}
+// ---------------------------------------------------------------- end of the English-text scan
+
 async function as(username, fn, viewport = { width: 1366, height: 768 }) {
   const ctx = await browser.newContext({ viewport, locale: "zh-CN" });
   const page = await ctx.newPage();
