@@ -942,3 +942,49 @@ async fn chinese_everywhere(app: &App) {
 async fn every_page_and_message_is_chinese() {
     on_every_backend!(chinese_everywhere);
 }
+
+async fn red_only_when_overdue(app: &App) {
+    let id = app.intake(serde_json::json!({})).await;
+    app.act_ok(
+        "dispatcher",
+        id,
+        "dispatch",
+        serde_json::json!({"unit": STREET}),
+    )
+    .await;
+    // The response deadline passes unsigned; the completion deadline is days away.
+    let st = app.store.get(id).await.unwrap().unwrap();
+    let (resp, done) = (st.response_due.unwrap(), st.completion_due.unwrap());
+    let t = resp + jiff::SignedDuration::from_mins(5);
+    assert!(t < done);
+    app.advance_to(&t.to_string());
+    app.store.sweep_sla(t).await.unwrap();
+    assert!(app.store.get(id).await.unwrap().unwrap().response_overdue);
+    let (_, html) = Browser::of(app, "handler").get("/queue").await;
+    let row = html
+        .split(&format!("<tr data-id=\"{id}\""))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_default()
+        .to_string();
+    // The tag says what ran out, in the colour of the time it shows: not red.
+    assert!(row.contains("响应超时 · 剩"), "{row}");
+    assert!(!row.contains("sla-overdue"), "{row}");
+    // Past the completion deadline it is red.
+    let late = done + jiff::SignedDuration::from_mins(5);
+    app.advance_to(&late.to_string());
+    app.store.sweep_sla(late).await.unwrap();
+    let (_, html) = Browser::of(app, "handler").get("/queue").await;
+    let row = html
+        .split(&format!("<tr data-id=\"{id}\""))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(row.contains("sla-overdue") && row.contains("超时"), "{row}");
+}
+
+#[tokio::test]
+async fn time_left_tags_are_red_only_when_overdue() {
+    on_every_backend!(red_only_when_overdue);
+}

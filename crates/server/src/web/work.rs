@@ -47,6 +47,18 @@ pub fn row(app: &AppState, st: &RequestState, now: Timestamp) -> Row {
         _ if sla == "overdue" => "已超时".into(),
         _ => String::new(),
     };
+    // Red means the time shown has run out: a breached response deadline with the completion
+    // clock still inside its time reads "响应超时 · 剩…" in the completion clock's colour.
+    let (sla, left) = match (sla, st.status.is_in_handling(), st.completion_due) {
+        ("overdue", true, Some(due)) if due >= now && !st.completion_overdue => {
+            let colour = match st.warn_at {
+                Some(w) if w <= now => "warning",
+                _ => "ok",
+            };
+            (colour, format!("响应超时 · {left}"))
+        }
+        other => (other.0, left),
+    };
     let n = crate::views::names(dir, st);
     Row {
         id: st.id,
