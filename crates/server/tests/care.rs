@@ -663,6 +663,36 @@ async fn scenario(app: &App) {
         .await;
     assert_eq!(s, StatusCode::OK);
 
+    // A care manager turns their street's elder-care requests into orders, and no others.
+    let (s, v) = app
+        .post(
+            "care-manager",
+            "/api/v1/care/orders",
+            json!({"request_id": request, "elder_id": elder_id, "service": "haircut"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.post(
+        "care-manager",
+        &format!("/api/v1/care/orders/{}/cancel", v["id"]),
+        json!({}),
+    )
+    .await;
+    let other = app.intake(json!({})).await;
+    let (s, v) = app
+        .post(
+            "care-manager",
+            "/api/v1/care/orders",
+            json!({"request_id": other, "elder_id": elder_id, "service": "bath"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "not an elder-care request: {v}");
+    // The family's phone finds the elder too (a caller is often a son or daughter).
+    let (_, found) = app
+        .get("operator", "/api/v1/care/elders/find?q=13700002222")
+        .await;
+    assert_eq!(found[0]["id"], elder_id, "{found}");
+
     // -- the late-visit timers fire once each, across a restart --
     let (_, o2) = app
         .post(

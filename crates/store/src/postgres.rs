@@ -69,6 +69,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0012_care.sql"),
     ),
     (
+        13,
+        "care_phones",
+        include_str!("../migrations/postgres/0013_care_phones.sql"),
+    ),
+    (
         14,
         "knowledge",
         include_str!("../migrations/postgres/0014_knowledge.sql"),

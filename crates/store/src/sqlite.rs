@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "pii", include_str!("../migrations/sqlite/0011_pii.sql")),
     (12, "care", include_str!("../migrations/sqlite/0012_care.sql")),
     (
+        13,
+        "care_phones",
+        include_str!("../migrations/sqlite/0013_care_phones.sql"),
+    ),
+    (
         14,
         "knowledge",
         include_str!("../migrations/sqlite/0014_knowledge.sql"),

@@ -101,6 +101,9 @@ async fn the_registry_is_sealed_found_and_rotated() {
             .await
             .expect("find");
         assert_eq!(by_phone.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+        // A 12345 caller is often family: the daughter's phone finds her mother.
+        let by_family = db.store.elders_by_phone(FAMILY_PHONE).await.expect("find");
+        assert_eq!(by_family.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
         // The same ID number again is a duplicate, whatever its case.
         let mut again = elder();
         again.id_number = ID.to_lowercase();

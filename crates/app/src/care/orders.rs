@@ -48,7 +48,26 @@ pub async fn from_request(
     r: &OrderRequest,
 ) -> AppResult<OrderState> {
     require(user, Capability::CreateCareOrders)?;
-    let req = crate::actions::load_visible(app, user, request_id).await?;
+    // A care manager does not read the hotline's requests at large: only the elder-care ones of
+    // their street, to turn them into orders.
+    let req = if user.role == Role::CareManager {
+        let r = app
+            .store
+            .get(request_id)
+            .await?
+            .ok_or_else(AppError::not_found)?;
+        let elderly = r
+            .intake
+            .category
+            .as_deref()
+            .is_some_and(|c| c == "elderly" || c.starts_with("elderly."));
+        if !elderly || r.intake.street.as_deref() != user.unit_code.as_deref() {
+            return Err(AppError::not_found());
+        }
+        r
+    } else {
+        crate::actions::load_visible(app, user, request_id).await?
+    };
     if req.status.is_terminal() {
         return Err(AppError::new(
             ErrorKind::Refused,

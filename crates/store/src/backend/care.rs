@@ -112,6 +112,7 @@ impl Db {
     /// Registers an elder; `Duplicate { field: "id_number" }` when the ID number is taken.
     pub async fn create_elder(&self, e: &ElderInput, now: Timestamp) -> Result<i64> {
         let [name, idn, idx, phone, phone_ix, address, family, medical] = self.elder_values(e)?;
+        let mut tx = begin_write(&self.write).await?;
         let r = sqlx::query_scalar(
             "INSERT INTO care_elders (name, id_number, id_index, phone, phone_index, birth_date, street, \
              community, address, living_alone, basic_service_object, subsidies, family, care_manager, \
@@ -135,20 +136,46 @@ impl Db {
         .bind(medical)
         .bind(e.consent.as_ref().map(to_json).transpose()?)
         .bind(ms(now))
-        .fetch_one(&self.write)
+        .fetch_one(&mut *tx)
         .await;
-        match r {
-            Ok(id) => Ok(id),
+        let id = match r {
+            Ok(id) => id,
             Err(e) if is_unique_violation_of(&e, ELDER_ID_KEY) => {
-                Err(StoreError::Duplicate { field: "id_number" })
+                return Err(StoreError::Duplicate { field: "id_number" });
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
+        };
+        self.write_phones(&mut tx, id, e).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The blind indexes of every phone the elder is reached at (own and family).
+    async fn write_phones(&self, tx: &mut Tx, id: i64, e: &ElderInput) -> Result<()> {
+        sqlx::query("DELETE FROM care_elder_phones WHERE elder_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        let mut seen = std::collections::BTreeSet::new();
+        let phones = e.phone.iter().chain(e.family.iter().map(|f| &f.phone));
+        for idx in phones.filter_map(|p| self.pii.phone_index(p)) {
+            if seen.insert(idx.clone()) {
+                sqlx::query(
+                    "INSERT INTO care_elder_phones (elder_id, phone_index) VALUES ($1, $2)",
+                )
+                .bind(id)
+                .bind(idx)
+                .execute(&mut **tx)
+                .await?;
+            }
         }
+        Ok(())
     }
 
     /// Replaces an elder's record; `NotFound` when there is none.
     pub async fn update_elder(&self, id: i64, e: &ElderInput, now: Timestamp) -> Result<()> {
         let [name, idn, idx, phone, phone_ix, address, family, medical] = self.elder_values(e)?;
+        let mut tx = begin_write(&self.write).await?;
         let r = sqlx::query(
             "UPDATE care_elders SET name = $2, id_number = $3, id_index = $4, phone = $5, phone_index = $6, \
              birth_date = $7, street = $8, community = $9, address = $10, living_alone = $11, \
@@ -173,16 +200,19 @@ impl Db {
         .bind(medical)
         .bind(e.consent.as_ref().map(to_json).transpose()?)
         .bind(ms(now))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await;
         match r {
-            Ok(r) if r.rows_affected() == 1 => Ok(()),
-            Ok(_) => Err(StoreError::NotFound),
+            Ok(r) if r.rows_affected() == 1 => {}
+            Ok(_) => return Err(StoreError::NotFound),
             Err(e) if is_unique_violation_of(&e, ELDER_ID_KEY) => {
-                Err(StoreError::Duplicate { field: "id_number" })
+                return Err(StoreError::Duplicate { field: "id_number" });
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
+        self.write_phones(&mut tx, id, e).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn elder(&self, id: i64) -> Result<Option<Elder>> {
@@ -207,13 +237,15 @@ impl Db {
         row.map(|r| self.elder_from_row(&r)).transpose()
     }
 
-    /// Elders whose own phone is `phone` (through its blind index).
+    /// Elders reached at `phone`, their own or a family contact's (through the blind index).
     pub async fn elders_by_phone(&self, phone: &str) -> Result<Vec<Elder>> {
         let Some(idx) = self.pii.phone_index(phone) else {
             return Ok(Vec::new());
         };
-        let sql =
-            format!("SELECT {ELDER_COLS} FROM care_elders WHERE phone_index = $1 ORDER BY id");
+        let sql = format!(
+            "SELECT {ELDER_COLS} FROM care_elders WHERE id IN \
+             (SELECT elder_id FROM care_elder_phones WHERE phone_index = $1) ORDER BY id"
+        );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(idx)
             .fetch_all(&self.read)
