@@ -207,6 +207,11 @@ pub async fn load_elders(
         }
         let mut e = e.clone();
         e.phone = phone;
+        for f in &mut e.family {
+            if let Some(p) = jiesu_domain::intake::normalize_phone(&f.phone) {
+                f.phone = p;
+            }
+        }
         ids.push(app.store.create_elder(&e, app.now()).await?);
     }
     Ok(ids)

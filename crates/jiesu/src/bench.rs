@@ -34,6 +34,9 @@ pub enum BenchCmd {
     },
     /// 考评: a month's assessment of all units and the ranking (fast path), median of runs.
     Assessment(crate::rollup::AssessmentBench),
+    /// 养老: a month's settlement of every provider and meal point (from the logs, and as the
+    /// desk reads it) and the supply–demand view, medians of runs, with row counts.
+    Care(crate::bench_care::CareBench),
     /// Security at rest: intake through HTTP with callers sealed (AES-256-GCM, SM4-GCM) and
     /// without, in alternating rounds on fresh SQLite files; the seal/open and blind-index cost
     /// per caller; the audit chain's cost per write (hash and whole chained append).
@@ -60,6 +63,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             Ok(())
         }
         BenchCmd::Assessment(b) => crate::rollup::bench(b).await,
+        BenchCmd::Care(b) => crate::bench_care::run(b).await,
         BenchCmd::AtRest {
             seconds,
             connections,

@@ -4,6 +4,7 @@
 //! Generation runs on a blocking thread and hands chunks to the inserter over a channel, so
 //! simulating and writing overlap.
 
+pub(crate) mod care;
 mod rng;
 pub(crate) mod sim;
 mod texts;
@@ -39,6 +40,7 @@ pub async fn build(db: &str, months: u32, seed: u64, world: Option<&Path>) -> Re
         first_day: sim::local_day(start.as_millisecond()),
         end,
         rare: 1.0,
+        care: true,
     };
     let (app, summary, accounts) = generate(&opts).await?;
     print_accounts(&accounts);
@@ -66,6 +68,7 @@ pub(crate) async fn generate_for_test(
         first_day: sim::local_day(end.as_millisecond()) - days,
         end,
         rare,
+        care: false,
     };
     let (app, _, _) = generate(&opts).await?;
     Ok(app)
@@ -81,6 +84,8 @@ struct Options<'a> {
     end: Timestamp,
     /// Multiplier of the rare paths (退单, 并单, 挂账 …); tests raise it to see every status.
     rare: f64,
+    /// Build the elder-care network and its year (`care.rs`) after the requests.
+    care: bool,
 }
 
 struct Account {
@@ -132,6 +137,7 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
     let mut offset: Option<i64> = None;
     let mut inserted: u64 = 0;
     let mut next_log: u64 = 50_000;
+    let mut elderly: Vec<care::ElderlyRequest> = Vec::new();
     while let Some(mut chunk) = rx.recv().await {
         if offset.is_none() && !chunk.is_empty() {
             let first = chunk.remove(0);
@@ -155,6 +161,20 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
             continue;
         }
         console::load_histories(&app, &chunk).await?;
+        if o.care {
+            elderly.extend(chunk.iter().filter_map(|(st, _)| {
+                let category = st.intake.category.as_deref()?;
+                (category.starts_with("elderly.") && st.merged_into.is_none()).then(|| {
+                    care::ElderlyRequest {
+                        id: st.id,
+                        code: st.tracking_code.clone(),
+                        category: category.to_string(),
+                        community: st.intake.community.clone().unwrap_or_default(),
+                        received_at: st.intake.received_at,
+                    }
+                })
+            }));
+        }
         if let Some((last, _)) = chunk.last() {
             let got = stored_id(&app, &last.tracking_code).await?;
             if got != last.id {
@@ -184,6 +204,15 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
     // The 知识库's preset 咨询 answers, published (console work: no account stands behind it).
     let knowledge = jiesu_app::knowledge::load_preset_published(&app).await?;
     let by_status: BTreeMap<String, i64> = console::counts(&app).await?;
+    let mut accounts = accounts;
+    let care_summary = if o.care {
+        tracing::info!(elderly_requests = elderly.len(), "building the elder-care network");
+        let (summary, printed) = care::build(&app, o.seed, o.end, &elderly).await?;
+        accounts.extend(printed);
+        summary
+    } else {
+        serde_json::Value::Null
+    };
     let summary = serde_json::json!({
         "backend": app.backend(),
         "requests": stats.requests,
@@ -199,6 +228,7 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
         "seconds": round2(started.elapsed().as_secs_f64()),
         "history_seconds": round2(history_secs),
         "requests_per_s": (stats.requests as f64 / history_secs.max(1e-9)).round(),
+        "care": care_summary,
     });
     Ok((app, summary, accounts))
 }
@@ -494,6 +524,7 @@ mod tests {
             first_day: sim::local_day(end.as_millisecond()) - 5,
             end,
             rare: 8.0,
+            care: false,
         };
         let (app, summary, accounts) = generate(&opts).await.unwrap();
         let store = &app.store;
