@@ -450,3 +450,90 @@ impl SuggestPartial {
         pct(*c)
     }
 }
+
+// ------------------------------------------------------------------ caller history
+
+/// One earlier request of the caller, as the history beside the form shows it.
+pub struct PastRequest {
+    pub id: i64,
+    pub code: String,
+    pub status: String,
+    pub date: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "intake_history.html")]
+struct HistoryPartial {
+    /// Nothing to look up yet (no phone, or not one), or not for this role.
+    empty: bool,
+    total: i64,
+    recent: Vec<PastRequest>,
+    phone_link: String,
+}
+
+/// 来电历史: the caller's earlier requests as the phone is typed (htmx): how many, the last
+/// three with status and date. Only for roles that see callers' identities; each lookup is
+/// audited like the phone search (`search_by_phone`, the number's blind index, not the number).
+pub async fn history(
+    State(app): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    if let Err(r) = user.require(Capability::RecordIntake) {
+        return r;
+    }
+    if !user.csrf_ok(form.get("csrf"), &headers) {
+        return csrf_refused(Some(&user));
+    }
+    let phone = form.text("caller_phone");
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let mut partial = HistoryPartial {
+        empty: true,
+        total: 0,
+        recent: Vec::new(),
+        phone_link: String::new(),
+    };
+    if !user.role().sees_caller_identity()
+        || digits < 7
+        || !jiesu_domain::tracking::looks_like_phone(&phone)
+    {
+        return page(&partial);
+    }
+    let q = jiesu_app::requests::ListQuery {
+        phone: Some(phone.clone()),
+        limit: Some(3),
+        ..Default::default()
+    };
+    let f = match jiesu_app::requests::build_filter(&app, &user.user, &q).await {
+        Ok(f) => f,
+        // A number the list refuses has no history to show.
+        Err(_) => return page(&partial),
+    };
+    let (total, p) = match (
+        jiesu_app::requests::count(&app, &f).await,
+        jiesu_app::requests::page(&app, &f).await,
+    ) {
+        (Ok(n), Ok(p)) => (n, p),
+        _ => return page(&partial),
+    };
+    partial.empty = false;
+    partial.total = total;
+    partial.phone_link = format!(
+        "/requests?{}",
+        serde_urlencoded::to_string([("phone", phone.as_str())]).unwrap_or_default()
+    );
+    partial.recent = p
+        .items
+        .iter()
+        .map(|s| PastRequest {
+            id: s.id,
+            code: s.tracking_code.clone(),
+            status: s.status.label_zh().into(),
+            date: fmt::date(s.intake.received_at),
+            text: s.intake.text.chars().take(30).collect(),
+        })
+        .collect();
+    page(&partial)
+}

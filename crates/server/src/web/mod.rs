@@ -85,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/intake", get(intake::show).post(intake::submit))
         .route("/intake/suggest", post(intake::suggest))
+        .route("/intake/history", post(intake::history))
         .route("/board", get(work::board))
         .route("/queue", get(work::queue))
         .route("/callback", get(work::callback_desk))
