@@ -128,6 +128,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "",
     ),
     ("unknown_role", "角色不存在，请从列表中选择。", ""),
+    ("unknown_user", "账号不存在。", ""),
     (
         "weak_password",
         "密码强度不足：至少{n}位，并包含大写字母、小写字母、数字、其他字符中的多类。",
