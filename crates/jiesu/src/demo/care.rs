@@ -898,10 +898,10 @@ pub(super) async fn build(
     while point_of.len() < DINERS && tries < DINERS * 20 {
         tries += 1;
         let e = rng.below(elders.len() as u64) as usize;
-        if let Some(ps) = served.get(elders[e].community.as_str()) {
-            if !point_of.iter().any(|(x, _)| *x == e) {
-                point_of.push((e, *rng.pick(ps)));
-            }
+        if let Some(ps) = served.get(elders[e].community.as_str())
+            && !point_of.iter().any(|(x, _)| *x == e)
+        {
+            point_of.push((e, *rng.pick(ps)));
         }
     }
     let mut meal_inputs: Vec<(Timestamp, MealInput)> = Vec::new();
@@ -1100,10 +1100,10 @@ impl Ctx<'_> {
                     .map(|i| (p, i))
             })
             .collect();
-        if let Some(code) = prefer {
-            if let Some(x) = fits.iter().find(|(p, _)| p.code == code) {
-                return Some(*x);
-            }
+        if let Some(code) = prefer
+            && let Some(x) = fits.iter().find(|(p, _)| p.code == code)
+        {
+            return Some(*x);
         }
         (!fits.is_empty()).then(|| *rng.pick(&fits))
     }
