@@ -320,7 +320,25 @@ async fn matrix(app: &App) {
                 Some(b'+') | Some(b'-') => {
                     // JSON and CSV carry the tracking code; pages link to the request.
                     let link = format!("href=\"/r/{target}\"");
-                    let found = got.text.contains(&target_code) || got.text.contains(&link);
+                    let mut found = got.text.contains(&target_code) || got.text.contains(&link);
+                    // A desk pages its queue (most urgent first, 50 a page): the request under
+                    // test, the newest, may be on a later page; follow the pages the desk offers.
+                    if !found && *door == "page" && got.status == StatusCode::OK {
+                        let sep = if p.contains('?') { '&' } else { '?' };
+                        let mut current = got.text.clone();
+                        for n in 2..=100 {
+                            if !current.contains(&format!("page={n}")) {
+                                break;
+                            }
+                            let next = format!("{p}{sep}page={n}");
+                            let more = send(app, door, method, &next, who, &key, None).await;
+                            if more.text.contains(&target_code) || more.text.contains(&link) {
+                                found = true;
+                                break;
+                            }
+                            current = more.text;
+                        }
+                    }
                     mark = if found { "+" } else { "-" };
                 }
                 Some(b'P') | Some(b'M') => {
