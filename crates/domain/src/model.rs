@@ -3,7 +3,6 @@
 //! Every enum serialises as a stable snake_case English code (the API's language) and has a
 //! Chinese label for the UI.
 
-
 /// Implements `as_str`, `label_zh`, `ALL`, `Display` and `FromStr` from one table so the code,
 /// the label and the parser can never drift apart.
 macro_rules! vocabulary {

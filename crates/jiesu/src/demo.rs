@@ -206,7 +206,10 @@ async fn generate(o: &Options<'_>) -> Result<(App, serde_json::Value, Vec<Accoun
     let by_status: BTreeMap<String, i64> = console::counts(&app).await?;
     let mut accounts = accounts;
     let care_summary = if o.care {
-        tracing::info!(elderly_requests = elderly.len(), "building the elder-care network");
+        tracing::info!(
+            elderly_requests = elderly.len(),
+            "building the elder-care network"
+        );
         let (summary, printed) = care::build(&app, o.seed, o.end, &elderly).await?;
         accounts.extend(printed);
         summary

@@ -223,8 +223,7 @@ pub fn spec() -> Value {
         }
     }
     paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        ["role"] =
-        json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider"]});
+        ["role"] = json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider"]});
     let password = json!({"type": "string", "minLength": 8, "maxLength": 1024, "description": "the district's policy ([passwords] in district.toml): by default ≥ 10 characters of 3 kinds, not containing the username, not well-known"});
     paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
         ["password"] = password.clone();

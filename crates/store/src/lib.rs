@@ -709,7 +709,10 @@ impl Store {
     ) -> Result<Vec<(String, String, i64)>> {
         delegate!(self.cases_by_region(kind, since))
     }
-    pub async fn community_care(&self, today: jiff::civil::Date) -> Result<Vec<care::CommunityCare>> {
+    pub async fn community_care(
+        &self,
+        today: jiff::civil::Date,
+    ) -> Result<Vec<care::CommunityCare>> {
         delegate!(self.community_care(today))
     }
 

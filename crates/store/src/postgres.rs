@@ -100,14 +100,14 @@ mod analytics;
 mod assessment;
 #[path = "backend/attachments.rs"]
 mod attachments;
-#[path = "backend/care.rs"]
-mod care;
 #[path = "backend/audit.rs"]
 mod audit;
 #[path = "backend/audit_query.rs"]
 mod audit_query;
 #[path = "backend/bulk.rs"]
 mod bulk;
+#[path = "backend/care.rs"]
+mod care;
 #[path = "backend/conn.rs"]
 mod conn;
 #[path = "backend/engine.rs"]

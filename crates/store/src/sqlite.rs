@@ -60,7 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_audit_chain.sql"),
     ),
     (11, "pii", include_str!("../migrations/sqlite/0011_pii.sql")),
-    (12, "care", include_str!("../migrations/sqlite/0012_care.sql")),
+    (
+        12,
+        "care",
+        include_str!("../migrations/sqlite/0012_care.sql"),
+    ),
     (
         13,
         "care_phones",
@@ -109,14 +113,14 @@ mod analytics;
 mod assessment;
 #[path = "backend/attachments.rs"]
 mod attachments;
-#[path = "backend/care.rs"]
-mod care;
 #[path = "backend/audit.rs"]
 mod audit;
 #[path = "backend/audit_query.rs"]
 mod audit_query;
 #[path = "backend/bulk.rs"]
 mod bulk;
+#[path = "backend/care.rs"]
+mod care;
 #[path = "backend/conn.rs"]
 mod conn;
 #[path = "backend/engine.rs"]

@@ -382,14 +382,22 @@ fn sort_errors(errors: &mut [WorldError], src: &WorldSources) {
 /// Parses `care.toml`: every amount a whole, non-negative number of fen.
 pub fn parse_care(text: &str) -> Result<crate::CareRules, WorldErrors> {
     let rules: crate::CareRules = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        WorldErrors(vec![WorldError::at(CARE_FILE, line, None, e.message().to_string())])
+        let line = e.span().map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
+        WorldErrors(vec![WorldError::at(
+            CARE_FILE,
+            line,
+            None,
+            e.message().to_string(),
+        )])
     })?;
     for (key, v) in [
         ("elder_meal_subsidy_fen", rules.elder_meal_subsidy_fen),
-        ("point_operating_subsidy_fen", rules.point_operating_subsidy_fen),
+        (
+            "point_operating_subsidy_fen",
+            rules.point_operating_subsidy_fen,
+        ),
     ] {
         if !(0..=100_000).contains(&v) {
             return Err(WorldErrors(vec![WorldError::key(

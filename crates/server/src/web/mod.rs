@@ -150,7 +150,10 @@ pub fn routes() -> Router<AppState> {
         .route("/care/admin/settle", get(care::settlement))
         .route("/care/admin/settle.xlsx", get(care::settle_xlsx))
         .route("/care/admin/settle/prepare", post(care::settle_prepare))
-        .route("/care/admin/settle/{id}/approve", post(care::settle_approve))
+        .route(
+            "/care/admin/settle/{id}/approve",
+            post(care::settle_approve),
+        )
         .route("/care/supply", get(care::supply_view))
         .route(
             "/portal/care",
@@ -228,9 +231,24 @@ impl Nav {
                 Capability::ActOnCareOrders,
                 &[Role::CareAdmin, Role::CareManager],
             ),
-            ("/care/provider", "服务商工作台", Capability::ProviderDesk, &[]),
-            ("/care/admin", "养老服务网络", Capability::ManageCareNetwork, &[]),
-            ("/care/admin/settle", "养老结算", Capability::SettleCare, &[]),
+            (
+                "/care/provider",
+                "服务商工作台",
+                Capability::ProviderDesk,
+                &[],
+            ),
+            (
+                "/care/admin",
+                "养老服务网络",
+                Capability::ManageCareNetwork,
+                &[],
+            ),
+            (
+                "/care/admin/settle",
+                "养老结算",
+                Capability::SettleCare,
+                &[],
+            ),
             (
                 "/care/supply",
                 "养老供需",
