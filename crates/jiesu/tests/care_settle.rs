@@ -35,9 +35,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-
 /// A synthetic 居民身份证号码 with its GB 11643 check character.
 fn id_number(birth: Date, seq: u32) -> String {
     let body = format!(
@@ -46,12 +43,7 @@ fn id_number(birth: Date, seq: u32) -> String {
         birth.month(),
         birth.day()
     );
-    let sum: u32 = body
-        .chars()
-        .zip(WEIGHTS)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    format!("{body}{}", CHECK[(sum % 11) as usize])
+    jiesu_domain::care::person::with_check_character(&body)
 }
 
 fn at(s: &str) -> Timestamp {

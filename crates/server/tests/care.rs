@@ -11,15 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// An ID number with a valid GB 11643 check character for `body` (17 digits).
-fn id_number(body: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-    let sum: u32 = body
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).expect("digit") * w)
-        .sum();
-    format!("{body}{}", C[(sum % 11) as usize])
+fn id_number(body17: &str) -> String {
+    jiesu_domain::care::person::with_check_character(body17)
 }
 
 fn elder(id: &str, birth: &str, basic: bool) -> Value {

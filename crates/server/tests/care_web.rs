@@ -80,14 +80,7 @@ impl<'a> Browser<'a> {
 
 /// A synthetic 居民身份证号码 with its GB 11643 check character.
 fn id_number(body17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-    let sum: u32 = body17
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
-        .sum();
-    format!("{body17}{}", C[(sum % 11) as usize])
+    jiesu_domain::care::person::with_check_character(body17)
 }
 
 /// The id at the end of a redirect such as `/care/orders/12?ok=created`.

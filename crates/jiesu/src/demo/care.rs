@@ -53,9 +53,6 @@ pub struct ElderlyRequest {
     pub received_at: Timestamp,
 }
 
-const WEIGHTS_ID: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK_ID: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-
 /// A synthetic 居民身份证号码: Xicheng's area code, the birth date, a sequence (odd for men),
 /// and the GB 11643 check character. Synthetic: no real person is meant.
 pub fn id_number(birth: Date, seq: u32) -> String {
@@ -66,12 +63,7 @@ pub fn id_number(birth: Date, seq: u32) -> String {
         birth.day(),
         seq % 1000
     );
-    let sum: u32 = body
-        .chars()
-        .zip(WEIGHTS_ID)
-        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
-        .sum();
-    format!("{body}{}", CHECK_ID[(sum % 11) as usize])
+    jiesu_domain::care::person::with_check_character(&body)
 }
 
 const SURNAMES: &[&str] = &[
