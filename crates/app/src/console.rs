@@ -192,26 +192,7 @@ pub async fn load_elders(
             let field = format!("elders[{i}].{}", err.field.clone().unwrap_or_default());
             err.with_field(&field)
         };
-        let phone = jiesu_domain::care::person::validate_elder(e, today)
-            .map_err(AppError::from)
-            .map_err(row)?;
-        match app.dir.community(&e.community) {
-            Some(c) if c.street_code == e.street => {}
-            _ => {
-                return Err(row(AppError::invalid(
-                    "community",
-                    "unknown_community",
-                    "no such community in this street",
-                )));
-            }
-        }
-        let mut e = e.clone();
-        e.phone = phone;
-        for f in &mut e.family {
-            if let Some(p) = jiesu_domain::intake::normalize_phone(&f.phone) {
-                f.phone = p;
-            }
-        }
+        let e = crate::care::registry::normalized(app, e, today).map_err(row)?;
         ids.push(app.store.create_elder(&e, app.now()).await?);
     }
     Ok(ids)

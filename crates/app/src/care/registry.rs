@@ -119,7 +119,33 @@ pub(crate) fn view(app: &App, e: &Elder, masked: bool, grade: Option<Grade>) -> 
 
 /// Checks a registration against the rules and the directory; returns it normalised.
 async fn checked(app: &App, e: &ElderInput) -> AppResult<ElderInput> {
-    let phone = validate_elder(e, today(app))?;
+    let out = normalized(app, e, today(app))?;
+    if let Some(cm) = &e.care_manager {
+        let ok = app
+            .store
+            .user_by_username(cm)
+            .await?
+            .is_some_and(|u| u.role == Role::CareManager && !u.disabled);
+        if !ok {
+            return Err(AppError::invalid(
+                "care_manager",
+                "unknown_care_manager",
+                "no active 照护管理师 with this username",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The domain's rules on `today` and the directory (the community in the street), and the
+/// record normalised (phones, the ID number upper-cased): what every registration passes,
+/// one by one at the desk or in bulk from the console.
+pub(crate) fn normalized(
+    app: &App,
+    e: &ElderInput,
+    today: jiff::civil::Date,
+) -> AppResult<ElderInput> {
+    let phone = validate_elder(e, today)?;
     match app.dir.community(&e.community) {
         None => {
             return Err(AppError::invalid(
@@ -136,20 +162,6 @@ async fn checked(app: &App, e: &ElderInput) -> AppResult<ElderInput> {
             ));
         }
         Some(_) => {}
-    }
-    if let Some(cm) = &e.care_manager {
-        let ok = app
-            .store
-            .user_by_username(cm)
-            .await?
-            .is_some_and(|u| u.role == Role::CareManager && !u.disabled);
-        if !ok {
-            return Err(AppError::invalid(
-                "care_manager",
-                "unknown_care_manager",
-                "no active 照护管理师 with this username",
-            ));
-        }
     }
     let mut out = e.clone();
     out.phone = phone;
