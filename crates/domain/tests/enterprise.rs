@@ -221,7 +221,7 @@ fn input() -> EnterpriseInput {
         }],
         contacts: vec![Contact {
             name: "王小明".into(),
-            title: "行政主管".into(),
+            position: "行政主管".into(),
             phone: "138 1234 5678".into(),
             primary: true,
         }],
@@ -587,4 +587,54 @@ fn steward_sees_matches_for_their_firms_only() {
     let got = steward_matches(&[p], &[mine, theirs], "gj_li", today());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].credit_code, "91110108551385082Q");
+}
+
+// --- KPIs
+
+#[test]
+fn kpis_attribute_requests_by_the_day_received() {
+    use jiesu_domain::enterprise::kpi::{
+        EnterpriseRequest, by_steward, by_tier, repeated_unresolved,
+    };
+    let mut f = firm();
+    f.stewards = reassign_steward(&f.stewards, "gj_wang", date(2026, 6, 1)).unwrap();
+    let other = Enterprise {
+        credit_code: parse_credit_code("91440300708461136T").unwrap(),
+        stewards: vec![],
+        memberships: vec![],
+        ..f.clone()
+    };
+    let req = |id, code: &Enterprise, on, resolved| EnterpriseRequest {
+        request_id: id,
+        credit_code: code.credit_code.clone(),
+        received_on: on,
+        resolved,
+    };
+    let reqs = [
+        req(1, &f, date(2025, 11, 3), Some(false)),
+        req(2, &f, date(2026, 5, 20), Some(false)),
+        req(3, &f, date(2026, 6, 2), Some(true)),
+        req(4, &other, date(2026, 6, 2), Some(false)),
+        req(5, &f, date(2026, 6, 9), Some(false)),
+        req(6, &f, date(2026, 6, 10), None),
+    ];
+    let firms = [f.clone(), other.clone()];
+    let s = by_steward(&reqs, &firms);
+    assert_eq!(s[&Some("gj_li".to_string())], [1, 2]);
+    assert_eq!(s[&Some("gj_wang".to_string())], [3, 5, 6]);
+    assert_eq!(s[&None], [4]);
+    let t = by_tier(&reqs, &firms);
+    assert_eq!(t[&Some(Tier::Street)], [1]);
+    assert_eq!(t[&Some(Tier::District)], [2, 3, 5, 6]);
+    assert_eq!(t[&None], [4]);
+    // 2026: the firm has two unresolved (2, 5), the other one (4).
+    let rep = repeated_unresolved(&reqs, date(2026, 1, 1), date(2026, 12, 31), 2);
+    assert_eq!(rep.len(), 1);
+    assert_eq!(rep[0].credit_code, f.credit_code);
+    assert_eq!(rep[0].unresolved, [2, 5]);
+    let rep = repeated_unresolved(&reqs, date(2025, 1, 1), date(2026, 12, 31), 1);
+    assert_eq!(
+        rep.iter().map(|r| r.unresolved.len()).collect::<Vec<_>>(),
+        [3, 1]
+    );
 }

@@ -5,9 +5,11 @@
 //! - [`registry`]: the firm's record, its 服务包 membership by year, its steward over time.
 //! - [`anonymity`]: what a viewer may see of an anonymous request's firm; reveals to audit.
 //! - [`policy`]: a policy's eligibility as a condition tree; matching with reasons.
+//! - [`kpi`]: requests attributed to steward and tier; firms with repeated unresolved requests.
 
 pub mod anonymity;
 pub mod credit_code;
+pub mod kpi;
 pub mod policy;
 pub mod registry;
 

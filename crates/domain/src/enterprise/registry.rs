@@ -149,7 +149,7 @@ pub struct Contact {
     pub name: String,
     /// 职务, e.g. "法定代表人", "行政主管".
     #[serde(default)]
-    pub title: String,
+    pub position: String,
     pub phone: String,
     /// The leader contact of the 服务包 (包联领导's counterpart at the firm).
     #[serde(default)]
@@ -161,10 +161,10 @@ impl Contact {
     pub fn masked(&self) -> String {
         let name = crate::intake::mask_name(&self.name);
         let phone = crate::intake::mask_phone(&self.phone);
-        if self.title.is_empty() {
+        if self.position.is_empty() {
             format!("{name} {phone}")
         } else {
-            format!("{name}（{}）{phone}", self.title)
+            format!("{name}（{}）{phone}", self.position)
         }
     }
 }
@@ -259,10 +259,10 @@ pub fn validate_enterprise(e: &EnterpriseInput, today: Date) -> Result<Registrat
     let mut contacts = Vec::with_capacity(e.contacts.len());
     for (i, c) in e.contacts.iter().enumerate() {
         let name = text(&format!("contacts[{i}].name"), &c.name, 50)?;
-        let title = c.title.trim().to_string();
-        if title.chars().count() > 30 {
+        let position = c.position.trim().to_string();
+        if position.chars().count() > 30 {
             return Err(DomainError::invalid(
-                &format!("contacts[{i}].title"),
+                &format!("contacts[{i}].position"),
                 "too_long",
                 "at most 30 characters",
             ));
@@ -276,7 +276,7 @@ pub fn validate_enterprise(e: &EnterpriseInput, today: Date) -> Result<Registrat
         })?;
         contacts.push(Contact {
             name,
-            title,
+            position,
             phone,
             primary: c.primary,
         });
