@@ -638,3 +638,24 @@ fn kpis_attribute_requests_by_the_day_received() {
         [3, 1]
     );
 }
+
+#[test]
+fn anonymous_dispatch_to_the_stewards_own_unit_is_flagged() {
+    use jiesu_domain::enterprise::anonymity::steward_in_unit;
+    assert!(steward_in_unit(
+        &link(true),
+        Some("区投资促进局"),
+        "区投资促进局"
+    ));
+    assert!(!steward_in_unit(
+        &link(true),
+        Some("区投资促进局"),
+        "区市场监管局"
+    ));
+    assert!(!steward_in_unit(
+        &link(false),
+        Some("区投资促进局"),
+        "区投资促进局"
+    ));
+    assert!(!steward_in_unit(&link(true), None, "区投资促进局"));
+}

@@ -419,3 +419,43 @@ fn district_fraction_is_the_sum_not_the_mean_of_streets() {
     assert!(close(district.percent(), 83.33333));
     assert_eq!(Fraction::new(0, 0).percent(), None);
 }
+
+// --- series
+
+#[test]
+fn yearly_series_and_street_comparison() {
+    use jiesu_domain::indicators::series::{Observation, street_comparison, yearly_series};
+    let o = |period: Period, street: Option<&str>, value: f64| Observation {
+        indicator: "resolution_rate".into(),
+        period,
+        street: street.map(str::to_string),
+        value,
+        fraction: None,
+    };
+    let obs = [
+        o(Period::Year(2024), None, 93.0),
+        o(Period::Year(2023), None, 92.0),
+        o(Period::Month(2024, 6), None, 99.0),
+        o(Period::Year(2024), Some("金融街"), 95.0),
+        o(Period::Year(2024), Some("月坛"), 91.0),
+        o(Period::Year(2024), Some("德胜"), 95.0),
+        // A corrected edition of 2024 for the district replaces the first.
+        o(Period::Year(2024), None, 93.5),
+    ];
+    assert_eq!(
+        yearly_series(&obs, "resolution_rate", None),
+        [p(2023, 92.0), p(2024, 93.5)]
+    );
+    assert_eq!(
+        yearly_series(&obs, "resolution_rate", Some("月坛")),
+        [p(2024, 91.0)]
+    );
+    let names = |d| {
+        street_comparison(&obs, "resolution_rate", Period::Year(2024), d)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(Direction::Higher), ["德胜", "金融街", "月坛"]);
+    assert_eq!(names(Direction::Lower), ["月坛", "德胜", "金融街"]);
+}

@@ -203,3 +203,10 @@ fn replace_ignore_ascii_case(hay: &str, needle: &str, with: &str) -> String {
 pub fn masked_code(code: &CreditCode) -> String {
     mask_credit_code(code.as_str())
 }
+
+/// Whether dispatching anonymous `link` to `unit` would let the unit learn the firm through its
+/// steward: the steward (who sees the firm) is a handler of that very unit. The dispatcher is
+/// warned and should route elsewhere or ask the firm; a non-anonymous request never conflicts.
+pub fn steward_in_unit(link: &FirmLink, steward_unit: Option<&str>, unit: &str) -> bool {
+    link.anonymous && steward_unit == Some(unit)
+}

@@ -4,15 +4,17 @@
 //!
 //! - [`definition`]: the twelve indices, an indicator as data, a catalogue and its validation.
 //! - [`catalogue`]: the default catalogue (30 indicators, all twelve indices).
-//! - [`progress`]: the Open SDG / Statistics Canada progress measure.
+//! - [`progress`](mod@progress): the Open SDG / Statistics Canada progress measure.
 //! - [`import`]: imported statistics from CSV, bad rows reported by row and field.
 //! - [`rates`]: ratios, percents and per-1,000 rates without NaN.
+//! - [`series`]: observations by period and street; yearly series; street comparison.
 
 pub mod catalogue;
 pub mod definition;
 pub mod import;
 pub mod progress;
 pub mod rates;
+pub mod series;
 
 pub use catalogue::default_catalogue;
 pub use definition::{Catalogue, Direction, Index, Indicator, Point, Source, parse_catalogue};
