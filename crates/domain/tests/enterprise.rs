@@ -281,6 +281,17 @@ fn registration_errors_name_their_fields() {
 }
 
 #[test]
+fn industries_are_the_gb_t_4754_sections() {
+    assert_eq!(Industry::ALL.len(), 20);
+    assert_eq!(Industry::Agriculture.section(), 'A');
+    assert_eq!(Industry::Information.section(), 'I');
+    assert_eq!(Industry::Finance.section(), 'J');
+    assert_eq!(Industry::International.section(), 'T');
+    assert_eq!("金融业".parse::<Industry>(), Ok(Industry::Finance));
+    assert_eq!("微型".parse::<Size>(), Ok(Size::Micro));
+}
+
+#[test]
 fn membership_holds_for_its_year_only() {
     let mut f = firm();
     assert_eq!(
@@ -564,6 +575,10 @@ fn policy_document_errors_name_the_path() {
     assert_eq!(
         err(r#"{"id":"p-1","name":"n","conditions":{"member":true}}"#),
         ("department".into(), "required")
+    );
+    assert_eq!(
+        err(r#"{"id":"p 1","name":"n","department":"d","conditions":{"member":true}}"#),
+        ("id".into(), "bad_code")
     );
     let deep = (0..9).fold(r#"{"member":true}"#.to_string(), |acc, _| {
         format!(r#"{{"not":{acc}}}"#)

@@ -278,6 +278,10 @@ fn catalogue_errors_name_the_path() {
         cat_err(|v| v["indicators"][4]["name"] = " ".into()),
         ("indicators[4].name".into(), "empty")
     );
+    assert_eq!(
+        cat_err(|v| v["indicators"][6]["id"] = "Bad Id".into()),
+        ("indicators[6].id".into(), "invalid")
+    );
 }
 
 // --- imported statistics

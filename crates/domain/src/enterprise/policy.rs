@@ -142,7 +142,7 @@ pub fn policy_from_value(v: &Value) -> Result<Policy, DomainError> {
             Some(_) => Err(DomainError::invalid(key, "invalid", "must be a string")),
         }
     };
-    let id = string("id", 64, true)?;
+    let id = string("id", 32, true)?;
     if !id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -151,7 +151,7 @@ pub fn policy_from_value(v: &Value) -> Result<Policy, DomainError> {
         return Err(DomainError::invalid(
             "id",
             "bad_code",
-            "2–64 letters, digits, `-` or `_`",
+            "2–32 letters, digits, `-` or `_`",
         ));
     }
     let name = string("name", 200, true)?;

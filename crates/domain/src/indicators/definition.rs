@@ -274,7 +274,7 @@ pub fn validate_catalogue(cat: &Catalogue, formulas: &[&str]) -> Result<(), Doma
         if !is_code(&ind.id) {
             return Err(DomainError::invalid(
                 &at("id"),
-                "bad_code",
+                "invalid",
                 "2–64 lower-case letters, digits or `_`",
             ));
         }
