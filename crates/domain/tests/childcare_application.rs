@@ -107,9 +107,12 @@ fn a_good_application_is_submitted_with_its_band() {
     assert_eq!(ix.owner, None);
 }
 
+/// A change to a good application.
+type Edit = Box<dyn Fn(&mut NewApplication)>;
+
 #[test]
 fn every_bad_input_names_its_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut NewApplication)>, &str, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str, &str)> = vec![
         (
             "birth in the future",
             Box::new(|n| n.birth_date = date(2026, 6, 2)),

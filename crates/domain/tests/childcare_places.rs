@@ -126,6 +126,36 @@ fn a_class_above_its_band_limit_or_below_the_ratio_is_refused() {
 }
 
 #[test]
+fn an_institution_over_capacity_is_refused() {
+    let i = institution();
+    i.check_room(Band::Toddler, 14).unwrap();
+    assert_eq!(
+        i.check_room(Band::Toddler, 15).unwrap_err().code(),
+        "band_full"
+    );
+    // No class of the band at all: no room.
+    let mut m = institution();
+    m.classes.retain(|c| c.band != Band::Infant);
+    assert_eq!(
+        m.check_room(Band::Infant, 0).unwrap_err().code(),
+        "band_full"
+    );
+    // Shrinking classes below the children enrolled names the band's first class.
+    let enrolled = std::collections::BTreeMap::from([(Band::Older, 30), (Band::Toddler, 15)]);
+    i.check_covers(&enrolled).unwrap();
+    let mut small = institution();
+    small.classes[3].capacity = 9;
+    assert_eq!(
+        invalid(small.check_covers(&enrolled)),
+        ("classes[2].capacity".into(), "below_enrolled")
+    );
+    assert_eq!(
+        invalid(m.check_covers(&std::collections::BTreeMap::from([(Band::Infant, 1)]))),
+        ("classes".into(), "below_enrolled")
+    );
+}
+
+#[test]
 fn bands_by_age_at_the_start() {
     let b = date(2025, 3, 10);
     assert_eq!(band_at(b, date(2025, 9, 9)), None);

@@ -342,4 +342,41 @@ impl Institution {
     pub fn is_puhui(&self) -> bool {
         self.kind == InstitutionKind::Puhui
     }
+
+    /// Refuses a place beyond the band's capacity: `taken` children already hold or are
+    /// offered one (409, the app's count is the fact).
+    pub fn check_room(&self, band: Band, taken: u32) -> Result<(), DomainError> {
+        let cap = self.places().get(&band).copied().unwrap_or(0);
+        if taken >= cap {
+            return Err(DomainError::refused(
+                "band_full",
+                format!("all {cap} places of the {} are taken", band.label_zh()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses classes that leave a band with fewer places than the children enrolled in it
+    /// (`enrolled` per band), naming the first class of that band.
+    pub fn check_covers(&self, enrolled: &BTreeMap<Band, u32>) -> Result<(), DomainError> {
+        let places = self.places();
+        for (band, n) in enrolled {
+            let cap = places.get(band).copied().unwrap_or(0);
+            if *n > cap {
+                let field = match self.classes.iter().position(|c| c.band == *band) {
+                    Some(i) => format!("classes[{i}].capacity"),
+                    None => "classes".to_string(),
+                };
+                return Err(DomainError::invalid(
+                    &field,
+                    "below_enrolled",
+                    format!(
+                        "{n} children are enrolled in the {}, more than {cap} places",
+                        band.label_zh()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
