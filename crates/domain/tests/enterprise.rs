@@ -674,3 +674,27 @@ fn anonymous_dispatch_to_the_stewards_own_unit_is_flagged() {
     ));
     assert!(!steward_in_unit(&link(true), None, "区投资促进局"));
 }
+
+#[test]
+fn viewer_of_an_actor_knows_steward_and_staff() {
+    use jiesu_domain::Actor;
+    let f = firm();
+    let actor = |username: &str, role| Actor {
+        user_id: Some(1),
+        username: username.into(),
+        role,
+        unit: Some("区投资促进局".into()),
+    };
+    let li = actor("gj_li", Role::Handler);
+    let v = Viewer::of(&li, &f, today(), None);
+    assert!(v.steward_of_firm && !v.staff_of_firm);
+    assert_eq!(v.unit, Some("区投资促进局"));
+    // Before the assignment began, gj_li was not the steward.
+    assert!(!Viewer::of(&li, &f, date(2024, 12, 31), None).steward_of_firm);
+    let wang = actor("gj_wang", Role::Handler);
+    assert!(!Viewer::of(&wang, &f, today(), None).steward_of_firm);
+    let portal = actor("firm_login", Role::Citizen);
+    assert!(Viewer::of(&portal, &f, today(), Some(&f.credit_code)).staff_of_firm);
+    let other = parse_credit_code("91440300708461136T").unwrap();
+    assert!(!Viewer::of(&portal, &f, today(), Some(&other)).staff_of_firm);
+}

@@ -38,6 +38,26 @@ pub struct Viewer<'a> {
     pub staff_of_firm: bool,
 }
 
+impl<'a> Viewer<'a> {
+    /// The viewer an engine actor is for `firm` on `on`: its steward if it holds the firm that
+    /// day; its staff if the actor's enterprise account belongs to `own_firm` (the portal
+    /// session's firm, `None` for staff accounts).
+    pub fn of(
+        actor: &'a crate::lifecycle::Actor,
+        firm: &Enterprise,
+        on: jiff::civil::Date,
+        own_firm: Option<&CreditCode>,
+    ) -> Self {
+        Viewer {
+            username: &actor.username,
+            role: actor.role,
+            unit: actor.unit.as_deref(),
+            steward_of_firm: firm.is_steward(&actor.username, on),
+            staff_of_firm: own_firm == Some(&firm.credit_code),
+        }
+    }
+}
+
 /// A request's link to a firm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirmLink {
