@@ -159,8 +159,8 @@ impl Class {
                 &format!("{field}.carers"),
                 "too_few_carers",
                 format!(
-                    "{} children need at least {need} carers (1 per {})",
-                    self.capacity, rule.children_per_carer
+                    "1 carer per {} children: {} children need at least {need}",
+                    rule.children_per_carer, self.capacity
                 ),
             ));
         }
@@ -371,7 +371,7 @@ impl Institution {
                     &field,
                     "below_enrolled",
                     format!(
-                        "{n} children are enrolled in the {}, more than {cap} places",
+                        "more children are enrolled in the {} than its {cap} places; at least {n} needed",
                         band.label_zh()
                     ),
                 ));
