@@ -513,3 +513,68 @@ fn city_sized_round() {
     assert_eq!(r.violations, vec![]);
     assert!((t2 - t1).as_secs() < 10);
 }
+
+#[test]
+fn programs_come_from_the_institutions_places_less_those_taken() {
+    use jiesu_domain::childcare::institution::{Class, Institution, InstitutionKind};
+    let inst = Institution {
+        code: "XC-TY-01".into(),
+        name: "托育中心".into(),
+        kind: InstitutionKind::Puhui,
+        operator: "举办者".into(),
+        street: "110102001".into(),
+        community: "110102001001".into(),
+        address: "地址".into(),
+        licence_no: "L1".into(),
+        community_point: false,
+        monthly_price_fen: Some(1),
+        classes: vec![
+            Class {
+                band: Band::Toddler,
+                capacity: 15,
+                carers: 3,
+            },
+            Class {
+                band: Band::Older,
+                capacity: 20,
+                carers: 3,
+            },
+            Class {
+                band: Band::Older,
+                capacity: 10,
+                carers: 2,
+            },
+        ],
+        health_contract: None,
+    };
+    let taken = BTreeMap::from([
+        (("XC-TY-01".to_string(), Band::Older), 26),
+        (("XC-TY-01".to_string(), Band::Toddler), 40),
+    ]);
+    let got: Vec<(Band, u32)> = programs_of(&[inst], &taken)
+        .iter()
+        .map(|p| (p.band, p.capacity))
+        .collect();
+    assert_eq!(got, vec![(Band::Toddler, 0), (Band::Older, 4)]);
+}
+
+#[test]
+fn the_parent_reads_the_outcome_and_why() {
+    let m = Market {
+        programs: vec![program("x", "A", 1), program("y", "B", 1)],
+        applicants: vec![
+            child("a", "A", &[Criterion::SingleParent], &["x", "y"]),
+            child("b", "B", &[], &["x", "y"]),
+            child("c", "C", &[], &["x"]),
+        ],
+        rules: rules(),
+        seed: 8,
+    };
+    let r = run_round(&m).unwrap();
+    // a: 40 at x; b: 0 at x, 20 at y; c: 0 at x.
+    let b = r.outcome("b").unwrap().summary_zh();
+    assert!(b.starts_with("已获得第2志愿y的托小班学位。"), "{b}");
+    assert!(b.contains("录取线为40分"), "{b}");
+    let c = r.outcome("c").unwrap().summary_zh();
+    assert!(c.starts_with("本轮未获得学位"), "{c}");
+}

@@ -304,6 +304,47 @@ pub struct ChildOutcome {
     pub rejections: Vec<Rejection>,
 }
 
+impl ChildOutcome {
+    /// The outcome and its reasons as the parent reads them.
+    pub fn summary_zh(&self) -> String {
+        let mut s = match &self.placed {
+            Some(p) => format!(
+                "已获得第{}志愿{}的{}学位。",
+                p.choice,
+                p.institution,
+                p.band.label_zh()
+            ),
+            None => "本轮未获得学位，已进入候补名单。".to_string(),
+        };
+        for r in &self.rejections {
+            s.push_str(&r.reason_zh());
+        }
+        s
+    }
+}
+
+/// The programs of a round from the institutions' places: per band, the places less those
+/// `taken` (children staying on, keyed by institution code and band). Bands with nothing left
+/// are listed at zero, so a choice of them is explained as "no places".
+pub fn programs_of(
+    institutions: &[crate::childcare::institution::Institution],
+    taken: &BTreeMap<(String, Band), u32>,
+) -> Vec<Program> {
+    let mut out = Vec::new();
+    for i in institutions {
+        for (band, places) in i.places() {
+            let t = taken.get(&(i.code.clone(), band)).copied().unwrap_or(0);
+            out.push(Program {
+                institution: i.code.clone(),
+                street: i.street.clone(),
+                band,
+                capacity: places.saturating_sub(t),
+            });
+        }
+    }
+    out
+}
+
 /// One place's result: who holds it and the cut-off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramResult {

@@ -285,9 +285,11 @@ pub enum ApplicationCommand {
     },
     Accept,
     Decline,
+    /// `date`: the first day the child is enrolled.
     Enrol {
         date: Date,
     },
+    /// `date`: the last day the child is enrolled (the subsidy counts it).
     Leave {
         date: Date,
     },
