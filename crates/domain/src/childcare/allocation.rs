@@ -15,9 +15,11 @@
 //! **Deferred acceptance.** Every unplaced child proposes to its best choice not yet tried; the
 //! place holds the best children up to its capacity and rejects the rest; repeat until no child
 //! can propose. The result is stable (no child prefers a place that holds a child of lower
-//! priority there, and no place a child wanted is left empty) and no family gains by ranking
-//! against its true preferences. [`verify`] re-checks both properties from the inputs alone;
-//! [`run_round`] runs it after every round.
+//! priority there, and no place a child wanted is left empty) and no child gains by ranking
+//! against its true preferences (with the sibling rule below, two siblings' lists together
+//! decide their bonus; ranking the same institutions is what the rule asks of them).
+//! [`verify`] re-checks stability from the inputs alone; [`run_round`] runs it after every
+//! round, and a result with violations must not be published.
 //!
 //! **Siblings.** Chosen rule: a sibling applying in the same round (`Applicant::sibling`) gives
 //! `sibling_applying` points at every institution *both* children rank, and a sibling already
