@@ -123,6 +123,28 @@ pub async fn record(app: &App, user: &User, body: IntakeRequest) -> AppResult<Re
     store(app, &user.actor(), intake, address, key, follow_up, true).await
 }
 
+/// A request another kind of case opens for follow-up (an 一键呼 alarm's), recorded by the
+/// system on `channel`; the same `key` twice gives the first request.
+pub(crate) async fn record_for_case(
+    app: &App,
+    input: IntakeInput,
+    channel: Channel,
+    key: String,
+) -> AppResult<Recorded> {
+    let intake = validate(&input, channel, &app.dir, app.now())?;
+    let address = intake.address.clone();
+    store(
+        app,
+        &Actor::system(),
+        intake,
+        address,
+        Some(key),
+        None,
+        false,
+    )
+    .await
+}
+
 /// A request filed by a citizen (Open311 client, web portal): the same suggestions the hotline
 /// records, stored in the request's own transaction; indexed for search and duplicates. No
 /// operator confirmed the place, so the address resolver does not learn from it.

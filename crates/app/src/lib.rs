@@ -18,9 +18,12 @@
 //! | [`sla`] | the timer sweep (deadline breaches, and every case kind's timers) |
 //! | [`console`] | the command line's database and bulk work (demo, import, facts, benchmarks) |
 //! | [`policy`] | who may do what: one table, one `require` |
+//! | [`care`] | 养老: the elder registry, providers, orders, meals, settlement |
+//! | [`alarms`] | 一键呼: devices, MQTT/HTTP ingestion, liveness, the alarm desk, its KPIs |
 
 pub mod accounts;
 pub mod actions;
+pub mod alarms;
 pub mod analytics;
 pub mod assessment;
 pub mod care;
@@ -36,6 +39,7 @@ pub mod open311;
 pub mod policy;
 pub mod requests;
 pub mod search;
+pub mod sign;
 pub mod sla;
 pub mod text;
 pub mod views;
@@ -124,6 +128,8 @@ pub struct App {
     pub world: Arc<LiveWorld>,
     /// The 知识库's search index (rebuilt from the store when its entries change).
     pub knowledge: Arc<knowledge::KnowledgeIndex>,
+    /// 一键呼: devices' liveness (in memory, not a row per heartbeat) and ingestion counters.
+    pub alarms: Arc<alarms::Runtime>,
 }
 
 impl App {
@@ -132,6 +138,7 @@ impl App {
         App {
             world: Arc::new(LiveWorld::new(dir.clone())),
             knowledge: knowledge::new_index(),
+            alarms: Arc::new(alarms::Runtime::default()),
             text: Arc::new(text::TextServices::new(dir.clone())),
             store,
             dir,

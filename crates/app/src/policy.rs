@@ -80,6 +80,12 @@ pub enum Capability {
     SettleCare,
     /// 养老: the supply–demand view (温度计 → 指挥棒).
     ViewCareSupply,
+    /// 一键呼: the alarm desk — take alarms, contact, dispatch, resolve.
+    WorkAlarms,
+    /// 一键呼: register and retire devices and vendors, edit streets' escalation chains.
+    ManageDevices,
+    /// 一键呼: the device registry, silent devices and their maintenance tasks.
+    ViewDevices,
 }
 
 impl Capability {
@@ -115,6 +121,9 @@ impl Capability {
         Capability::RecordMeals,
         Capability::SettleCare,
         Capability::ViewCareSupply,
+        Capability::WorkAlarms,
+        Capability::ManageDevices,
+        Capability::ViewDevices,
     ];
 
     /// The roles that have this capability: the whole policy.
@@ -158,6 +167,10 @@ impl Capability {
             RecordMeals => &[CareAdmin, Provider],
             SettleCare => &[CareAdmin],
             ViewCareSupply => &[CareAdmin, CareManager, Supervisor],
+            // The desk roles of the alarm case (jiesu_domain::alarms); the domain checks again.
+            WorkAlarms => &[Operator, Dispatcher, CareAdmin, CareManager],
+            ManageDevices => &[CareAdmin],
+            ViewDevices => &[CareAdmin, CareManager, Operator, Dispatcher, Supervisor],
         }
     }
 
@@ -196,6 +209,9 @@ impl Capability {
             RecordMeals => "助餐记录",
             SettleCare => "养老结算",
             ViewCareSupply => "养老供需分析",
+            WorkAlarms => "一键呼接警台",
+            ManageDevices => "一键呼设备管理",
+            ViewDevices => "一键呼设备查看",
         }
     }
 }

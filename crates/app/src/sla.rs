@@ -16,8 +16,14 @@ pub async fn sweep(app: &App, user: &User) -> AppResult<SweepReport> {
     Ok(r)
 }
 
-/// Fires the due timers of every other kind of case (elder-care orders' late-visit alerts).
+/// Fires the due timers of every other kind of case (elder-care orders' late-visit alerts,
+/// alarms' escalation chains).
 pub async fn sweep_cases(app: &App) -> AppResult<SweepReport> {
+    // 一键呼 clocks also run every second on their own task (alarms::spawn_clock); here they
+    // are swept too so a plain `jiesu sweep` leaves nothing due.
+    app.store
+        .sweep_case_timers::<jiesu_domain::alarms::Alarm>(app.now())
+        .await?;
     Ok(app
         .store
         .sweep_case_timers::<jiesu_domain::care::ServiceOrder>(app.now())

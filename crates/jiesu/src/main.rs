@@ -189,6 +189,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::care::CareCmd,
     },
+    /// 一键呼 devices: `simulate` drives N devices on a broker and prints what it sent (JSON).
+    Device {
+        #[command(subcommand)]
+        cmd: cmd::device::DeviceCmd,
+    },
     /// Open311 GeoReport v2 clients.
     Open311 {
         #[command(subcommand)]
@@ -491,6 +496,7 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: Open311Cmd::Key { cmd },
         } => cmd::open311::key(cmd).await,
         Cmd::Care { cmd } => cmd::care::run(cmd).await,
+        Cmd::Device { cmd } => cmd::device::run(cmd).await,
         Cmd::Export {
             db,
             format,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod metrics;
+pub mod mqtt;
 pub mod open311;
 pub mod openapi;
 pub mod search;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::analytics::routes())
         .merge(api::knowledge::routes())
         .merge(api::care::routes())
+        .merge(api::alarms::routes())
         .merge(open311::admin_routes())
         .merge(events::routes())
         .route("/requests/export", get(api::export::export))

@@ -279,6 +279,9 @@ pub fn spec() -> Value {
     for (path, item) in crate::api::care::openapi_paths() {
         paths[path.as_str()] = item;
     }
+    for (path, item) in crate::api::alarms::openapi_paths() {
+        paths[path.as_str()] = item;
+    }
     for (action, schema) in action_schemas() {
         let mut o = op(
             &format!("action `{action}` on a request"),
@@ -362,6 +365,38 @@ fn complete_error_responses(paths: &mut Value) {
             }
         }
     }
+}
+
+/// One operation of a JSON API: its summary, parameters, body schema, success status and
+/// schema; `public` drops the bearer requirement. The usual 4xx are documented with it.
+pub(crate) fn case_op(
+    summary: &str,
+    params: Value,
+    body: Option<Value>,
+    status: &str,
+    ok: Value,
+    public: bool,
+) -> Value {
+    let mut o = json!({"summary": summary, "parameters": params, "responses": {}});
+    if !public {
+        o["security"] = json!([{"bearer": []}]);
+    }
+    let e = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    for (c, d) in [
+        ("400", "malformed request"),
+        ("404", "no such record (or not visible to you)"),
+        ("409", "not allowed in the current state, or a duplicate"),
+        ("422", "a field is invalid (named)"),
+    ] {
+        o["responses"][c] = json!({"description": d, "content": e["content"]});
+    }
+    o["responses"][status] =
+        json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
+    if let Some(b) = body {
+        o["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": b}}});
+    }
+    o
 }
 
 pub async fn document() -> Json<Value> {

@@ -95,6 +95,8 @@ pub use audit_query_api::{AuditPage, AuditQuery, AuditRow};
 // The 咨询 knowledge base (after the macro, which it uses).
 mod knowledge_api;
 pub use knowledge_api::*;
+// 一键呼 vendors, devices, faults and chains (after the macro, which it uses).
+pub mod alarms;
 
 impl Store {
     /// `sqlite://path.db` (created if missing) or `postgres://…`, with the PII keyring the

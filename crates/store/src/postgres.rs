@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "knowledge",
         include_str!("../migrations/postgres/0014_knowledge.sql"),
     ),
+    (
+        15,
+        "alarms",
+        include_str!("../migrations/postgres/0015_alarms.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     let opts: sqlx::postgres::PgConnectOptions = url
@@ -94,6 +99,8 @@ async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
 use crate::*;
 use jiesu_domain::{Directory, Role};
 use sqlx::{AssertSqlSafe, Row};
+#[path = "backend/alarms.rs"]
+mod alarms;
 #[path = "backend/analytics.rs"]
 mod analytics;
 #[path = "backend/assessment.rs"]

@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "knowledge",
         include_str!("../migrations/sqlite/0014_knowledge.sql"),
     ),
+    (
+        15,
+        "alarms",
+        include_str!("../migrations/sqlite/0015_alarms.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -107,6 +112,8 @@ async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
 use crate::*;
 use jiesu_domain::{Directory, Role};
 use sqlx::{AssertSqlSafe, Row};
+#[path = "backend/alarms.rs"]
+mod alarms;
 #[path = "backend/analytics.rs"]
 mod analytics;
 #[path = "backend/assessment.rs"]

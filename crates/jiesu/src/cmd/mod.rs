@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod care;
 pub mod demo;
+pub mod device;
 pub mod export;
 pub mod import;
 pub mod keys;

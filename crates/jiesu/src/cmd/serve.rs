@@ -116,6 +116,17 @@ pub async fn serve_with(
         jiesu_server::search::spawn_committer(idx, Duration::from_secs(1));
     }
     jiesu_server::spawn_sla_sweeper(state.clone(), Duration::from_secs(sweep_every.max(1)));
+    // 一键呼: the alarms' acknowledgement clocks and escalation chains tick every second (the
+    // SLA sweep's minute is far too coarse for a 60 s clock); devices' liveness with them.
+    jiesu_app::alarms::spawn_clock(state.app.clone(), Duration::from_secs(1));
+    // The devices' broker (JIESU_MQTT=mqtt://host:port); the client id must stay the same
+    // across restarts so the broker keeps what arrived while this server was down.
+    if let Ok(url) = std::env::var("JIESU_MQTT") {
+        let id = std::env::var("JIESU_MQTT_CLIENT_ID").unwrap_or_else(|_| "jiesu-server".into());
+        let cfg = jiesu_server::mqtt::MqttConfig::from_url(&url, &id)
+            .map_err(|e| anyhow::anyhow!("JIESU_MQTT: {e}"))?;
+        jiesu_server::mqtt::spawn(state.app.clone(), cfg);
+    }
     // Events out: fans the outbox out to webhooks and delivers (safe beside other servers).
     jiesu_server::spawn_event_delivery(&state, {
         let lease = Duration::from_secs(webhook_lease_secs.max(2));

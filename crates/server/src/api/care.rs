@@ -643,33 +643,7 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
     };
     let q = |name: &str, schema: Value, required: bool| json!({"name": name, "in": "query", "required": required, "schema": schema});
     let s = json!({"type": "string"});
-    let op = |summary: &str,
-              params: Value,
-              body: Option<Value>,
-              status: &str,
-              ok: Value,
-              public: bool| {
-        let mut o = json!({"summary": summary, "parameters": params, "responses": {}});
-        if !public {
-            o["security"] = json!([{"bearer": []}]);
-        }
-        let e = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-        for (c, d) in [
-            ("400", "malformed request"),
-            ("404", "no such record (or not visible to you)"),
-            ("409", "not allowed in the current state, or a duplicate"),
-            ("422", "a field is invalid (named)"),
-        ] {
-            o["responses"][c] = json!({"description": d, "content": e["content"]});
-        }
-        o["responses"][status] =
-            json!({"description": "OK", "content": {"application/json": {"schema": ok}}});
-        if let Some(b) = body {
-            o["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": b}}});
-        }
-        o
-    };
+    let op = crate::openapi::case_op;
     let slot = json!({"type": "object", "required": ["start", "end"], "properties": {"start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}});
     let services = json!({"enum": ServiceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()});
     let date = json!({"type": "string", "format": "date"});

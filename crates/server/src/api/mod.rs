@@ -1,6 +1,7 @@
 //! `/api/v1` handlers, one module per resource.
 
 pub mod admin;
+pub mod alarms;
 pub mod analytics;
 pub mod assessment;
 pub mod care;

@@ -29,6 +29,8 @@ pub struct App {
     pub store: Store,
     pub dir: std::sync::Arc<Directory>,
     pub tokens: HashMap<String, String>,
+    /// The server's own use-case context (its in-memory state: devices' liveness, counters).
+    pub app: jiesu_app::App,
     db: Option<TestDb>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -76,6 +78,7 @@ impl App {
         state.session_ttl = jiff::SignedDuration::from_hours(24 * 60);
         state.session_idle = state.session_ttl;
         let dir = state.dir.clone();
+        let server_app = state.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -107,6 +110,7 @@ impl App {
             store,
             dir,
             tokens: HashMap::new(),
+            app: server_app,
             db: Some(db),
             server,
         };

@@ -8,6 +8,10 @@
 //! each limit, at most three times. The chain and limit are copied into the alarm when it is
 //! raised, so editing a street's chain never changes an alarm in flight.
 
+pub mod device;
+pub mod kpi;
+pub mod message;
+
 use crate::case::{CaseEvent, CaseIndex, CaseKind, Decided};
 use crate::commands::Ctx;
 use crate::error::DomainError;
@@ -134,6 +138,12 @@ pub struct AlarmState {
     pub community: String,
     pub priority: u8,
     pub room: Option<String>,
+    /// What the device reported (button, fall, smoke…).
+    #[serde(default)]
+    pub code: Option<message::AlarmCode>,
+    /// When the button was pressed by the device's clock; `raised_at` is when jiesu stored it.
+    #[serde(default)]
+    pub pressed_at: Option<Timestamp>,
     pub raised_at: Timestamp,
     pub chain: Chain,
     /// Chain steps fired so far.
@@ -160,6 +170,10 @@ pub enum AlarmEvent {
         priority: u8,
         room: Option<String>,
         chain: Chain,
+        #[serde(default)]
+        code: Option<message::AlarmCode>,
+        #[serde(default)]
+        pressed_at: Option<Timestamp>,
     },
     Escalated {
         step: u8,
@@ -197,6 +211,8 @@ pub struct NewAlarm {
     pub priority: u8,
     pub room: Option<String>,
     pub chain: Chain,
+    pub code: Option<message::AlarmCode>,
+    pub pressed_at: Option<Timestamp>,
 }
 
 pub enum AlarmCommand {
@@ -264,6 +280,8 @@ impl CaseKind for Alarm {
             community: String::new(),
             priority: 1,
             room: None,
+            code: None,
+            pressed_at: None,
             raised_at: now,
             chain: Chain::default(),
             escalations: 0,
@@ -311,6 +329,8 @@ impl CaseKind for Alarm {
                 priority: n.priority,
                 room: n.room.clone(),
                 chain: n.chain.clone(),
+                code: n.code,
+                pressed_at: n.pressed_at,
             },
             None,
         )])
@@ -414,6 +434,8 @@ impl CaseKind for Alarm {
                 priority,
                 room,
                 chain,
+                code,
+                pressed_at,
             } => {
                 st.device_id = device_id.clone();
                 st.reference = reference.clone();
@@ -423,6 +445,8 @@ impl CaseKind for Alarm {
                 st.priority = *priority;
                 st.room = room.clone();
                 st.chain = chain.clone();
+                st.code = *code;
+                st.pressed_at = *pressed_at;
                 st.raised_at = e.at;
                 st.status = AlarmStatus::Raised;
             }
@@ -462,6 +486,14 @@ impl CaseKind for Alarm {
     }
     fn status(st: &AlarmState) -> &str {
         st.status.as_str()
+    }
+
+    /// A care manager sees the alarms of their street; the rest of the desk sees all.
+    fn can_see(actor: &Actor, st: &AlarmState) -> bool {
+        match actor.role {
+            Role::CareManager => actor.unit.as_deref() == Some(st.street.as_str()),
+            _ => true,
+        }
     }
 
     fn next_timer(st: &AlarmState) -> Option<Timestamp> {
