@@ -97,6 +97,11 @@ vocabulary! {
         CareManager = "care_manager" / "照护管理师",
         /// 养老服务商 a provider's staff (bound to one provider): its orders, visits, carers.
         Provider = "provider" / "养老服务商",
+        /// 卫健委 childcare administrator: institutions, verification, rounds, subsidies.
+        HealthAdmin = "health_admin" / "卫健委托育管理员",
+        /// 托育机构 staff (bound to one institution's code): its applications, enrolments,
+        /// health checks.
+        Nursery = "nursery" / "托育机构",
         System = "system" / "系统",
         Citizen = "citizen" / "诉求人",
     }

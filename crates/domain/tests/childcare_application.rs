@@ -33,7 +33,7 @@ fn parent() -> Actor {
     actor(Role::Citizen, None)
 }
 fn admin() -> Actor {
-    actor(Role::CareAdmin, None)
+    actor(Role::HealthAdmin, None)
 }
 
 /// 2026-06-01 10:00 in Beijing, plus `hours`.
@@ -325,7 +325,7 @@ fn the_round_offers_with_its_reasons_and_the_family_accepts() {
     assert_eq!(st.status, ApplicationStatus::Accepted);
     assert_eq!(ChildcareApplication::next_timer(&st), None);
     // Another institution's staff cannot enrol the child, nor see it.
-    let other = actor(Role::Provider, Some("XC-TY-01"));
+    let other = actor(Role::Nursery, Some("XC-TY-01"));
     assert!(!ChildcareApplication::can_see(&other, &st));
     let e = act(
         &mut st,
@@ -337,7 +337,7 @@ fn the_round_offers_with_its_reasons_and_the_family_accepts() {
     )
     .unwrap_err();
     assert_eq!(e.code(), "forbidden_role");
-    let staff = actor(Role::Provider, Some("XC-TY-02"));
+    let staff = actor(Role::Nursery, Some("XC-TY-02"));
     assert!(ChildcareApplication::can_see(&staff, &st));
     // Not in the future.
     let e = act(
@@ -539,8 +539,10 @@ fn an_offer_must_be_one_of_the_choices_in_the_childs_band() {
 #[test]
 fn desks_map_roles() {
     assert_eq!(desk(Role::Citizen), Some(Desk::Parent));
-    assert_eq!(desk(Role::CareAdmin), Some(Desk::HealthAdmin));
-    assert_eq!(desk(Role::Provider), Some(Desk::Nursery));
+    assert_eq!(desk(Role::HealthAdmin), Some(Desk::HealthAdmin));
+    assert_eq!(desk(Role::CareAdmin), None);
+    assert_eq!(desk(Role::Nursery), Some(Desk::Nursery));
+    assert_eq!(desk(Role::Provider), None);
     assert_eq!(desk(Role::System), Some(Desk::System));
     assert_eq!(desk(Role::Handler), None);
 }

@@ -97,6 +97,8 @@ mod knowledge_api;
 pub use knowledge_api::*;
 // 一键呼 vendors, devices, faults and chains (after the macro, which it uses).
 pub mod alarms;
+// 托育 institutions, rounds, health checks, settlements (after the macro, which it uses).
+pub mod childcare;
 
 impl Store {
     /// `sqlite://path.db` (created if missing) or `postgres://…`, with the PII keyring the

@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alarms",
         include_str!("../migrations/postgres/0015_alarms.sql"),
     ),
+    (
+        16,
+        "childcare",
+        include_str!("../migrations/postgres/0016_childcare.sql"),
+    ),
 ];
 async fn connect_pools(url: &str) -> crate::Result<(Pool, Pool)> {
     let opts: sqlx::postgres::PgConnectOptions = url
@@ -115,6 +120,8 @@ mod audit_query;
 mod bulk;
 #[path = "backend/care.rs"]
 mod care;
+#[path = "backend/childcare.rs"]
+mod childcare;
 #[path = "backend/conn.rs"]
 mod conn;
 #[path = "backend/engine.rs"]

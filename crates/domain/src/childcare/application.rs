@@ -54,8 +54,7 @@ impl Default for ChildcareRules {
     }
 }
 
-/// The desks of childcare. `model::Role` has no childcare roles yet; [`desk`] maps the roles
-/// there are (see its documentation).
+/// The desks of childcare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Desk {
@@ -69,21 +68,14 @@ pub enum Desk {
     System,
 }
 
-/// The desk of a role: `health_admin` → 卫健委, `nursery` → institution staff (codes the app
-/// may add to `Role`), `citizen` → parent, `system` → system. Until `Role` has the first two,
-/// `care_admin` (民政养老管理员, the 一老一小 office) stands for the 卫健委 desk and `provider`
-/// (bound to an institution's code) for nursery staff.
+/// The desk of a role: `health_admin` → 卫健委, `nursery` (bound to an institution's code) →
+/// institution staff, `citizen` → parent, `system` → system; other roles have none.
 pub fn desk(role: Role) -> Option<Desk> {
-    match role.as_str() {
-        "health_admin" => return Some(Desk::HealthAdmin),
-        "nursery" => return Some(Desk::Nursery),
-        _ => {}
-    }
     match role {
+        Role::HealthAdmin => Some(Desk::HealthAdmin),
+        Role::Nursery => Some(Desk::Nursery),
         Role::Citizen => Some(Desk::Parent),
         Role::System => Some(Desk::System),
-        Role::CareAdmin => Some(Desk::HealthAdmin),
-        Role::Provider => Some(Desk::Nursery),
         _ => None,
     }
 }
