@@ -75,7 +75,7 @@ pub fn new_user(
             AppError::invalid(
                 "role",
                 "unknown_role",
-                "one of operator, dispatcher, handler, callback, supervisor, admin, care_admin, care_manager, provider",
+                "one of operator, dispatcher, handler, callback, supervisor, admin, care_admin, care_manager, provider, health_admin, nursery",
             )
         })?;
     let unit_code = match (role, unit) {
@@ -115,7 +115,7 @@ pub fn new_user(
             ));
         }
         // A provider's staff work for one provider or meal point (its code in the registry).
-        (Role::Provider, Some(u)) => {
+        (Role::Provider | Role::Nursery, Some(u)) => {
             let ok = (2..=32).contains(&u.len())
                 && u.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -133,6 +133,14 @@ pub fn new_user(
                 "unit",
                 "required",
                 "a 养老服务商 account belongs to one provider or meal point",
+            ));
+        }
+        // A nursery's staff work for one 托育机构 (its code).
+        (Role::Nursery, None) => {
+            return Err(AppError::invalid(
+                "unit",
+                "required",
+                "a 托育机构 account belongs to one institution",
             ));
         }
         (_, Some(_)) => {

@@ -20,6 +20,7 @@
 //! | [`policy`] | who may do what: one table, one `require` |
 //! | [`care`] | 养老: the elder registry, providers, orders, meals, settlement |
 //! | [`alarms`] | 一键呼: devices, MQTT/HTTP ingestion, liveness, the alarm desk, its KPIs |
+//! | [`childcare`] | 托育: institutions, applications, rounds, waiting list, health checks, subsidy |
 
 pub mod accounts;
 pub mod actions;
@@ -27,6 +28,7 @@ pub mod alarms;
 pub mod analytics;
 pub mod assessment;
 pub mod care;
+pub mod childcare;
 pub mod console;
 pub mod error;
 pub mod export;

@@ -12,7 +12,8 @@ use jiesu_domain::Role;
 use jiesu_store::User;
 
 use Role::{
-    Admin, Callback, CareAdmin, CareManager, Dispatcher, Handler, Operator, Provider, Supervisor,
+    Admin, Callback, CareAdmin, CareManager, Dispatcher, Handler, HealthAdmin, Nursery, Operator,
+    Provider, Supervisor,
 };
 
 /// Something a door lets a person do.
@@ -86,6 +87,14 @@ pub enum Capability {
     ManageDevices,
     /// 一键呼: the device registry, silent devices and their maintenance tasks.
     ViewDevices,
+    /// 托育: institutions, verifying applications, rounds, the waiting list, subsidies.
+    ManageChildcare,
+    /// 托育: read institutions, places and applications (a nursery only its own).
+    ReadChildcare,
+    /// 托育: submit an application (the 卫健委 desk, or 12345 on a family's behalf).
+    ApplyChildcare,
+    /// 托育: an institution's desk — enrolments, leaving, health checks.
+    NurseryDesk,
 }
 
 impl Capability {
@@ -124,6 +133,10 @@ impl Capability {
         Capability::WorkAlarms,
         Capability::ManageDevices,
         Capability::ViewDevices,
+        Capability::ManageChildcare,
+        Capability::ReadChildcare,
+        Capability::ApplyChildcare,
+        Capability::NurseryDesk,
     ];
 
     /// The roles that have this capability: the whole policy.
@@ -171,6 +184,12 @@ impl Capability {
             WorkAlarms => &[Operator, Dispatcher, CareAdmin, CareManager],
             ManageDevices => &[CareAdmin],
             ViewDevices => &[CareAdmin, CareManager, Operator, Dispatcher, Supervisor],
+            // The desks of the application case (jiesu_domain::childcare); the domain checks
+            // again, and a nursery is scoped to its own institution.
+            ManageChildcare => &[HealthAdmin],
+            ReadChildcare => &[HealthAdmin, Nursery, Operator, Dispatcher, Supervisor],
+            ApplyChildcare => &[HealthAdmin, Operator, Dispatcher],
+            NurseryDesk => &[Nursery, HealthAdmin],
         }
     }
 
@@ -212,6 +231,10 @@ impl Capability {
             WorkAlarms => "一键呼接警台",
             ManageDevices => "一键呼设备管理",
             ViewDevices => "一键呼设备查看",
+            ManageChildcare => "托育管理",
+            ReadChildcare => "托育查阅",
+            ApplyChildcare => "托育申请",
+            NurseryDesk => "托育机构工作台",
         }
     }
 }

@@ -24,6 +24,8 @@ pub async fn sweep_cases(app: &App) -> AppResult<SweepReport> {
     app.store
         .sweep_case_timers::<jiesu_domain::alarms::Alarm>(app.now())
         .await?;
+    // 托育 offer clock: expired offers free places for the waiting list.
+    crate::childcare::rounds::sweep(app).await?;
     Ok(app
         .store
         .sweep_case_timers::<jiesu_domain::care::ServiceOrder>(app.now())

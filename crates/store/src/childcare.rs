@@ -4,7 +4,7 @@
 //! `jiesu_domain::childcare::ChildcareApplication` on the one engine.
 
 use crate::{Result, Store};
-use jiesu_domain::childcare::allocation::RoundResult;
+use jiesu_domain::childcare::allocation::{Market, RoundResult};
 use jiesu_domain::childcare::application::ChildcareRules;
 use jiesu_domain::childcare::health::HealthCheck;
 use jiesu_domain::childcare::institution::Institution;
@@ -63,6 +63,8 @@ pub struct Round {
     pub data: NewRound,
     pub status: RoundStatus,
     pub result: Option<RoundResult>,
+    /// The market the published result was run on (with the seed it determines the result).
+    pub market: Option<Market>,
     pub created_by: String,
     pub created_at: Timestamp,
     pub published_by: Option<String>,
@@ -120,10 +122,11 @@ impl Store {
         &self,
         code: &str,
         result: &RoundResult,
+        market: &Market,
         by: &str,
         now: Timestamp,
     ) -> Result<bool> {
-        delegate!(self.publish_round(code, result, by, now))
+        delegate!(self.publish_round(code, result, market, by, now))
     }
     /// Records a health check (the app validated it); its id.
     pub async fn add_health_check(&self, h: &HealthRecord) -> Result<i64> {

@@ -100,18 +100,19 @@ async fn childcare_records_round_trip_on_every_backend() {
         };
         let result = run_round(&market).expect("run");
         assert!(
-            s.publish_round("R2026", &result, "health-admin", now)
+            s.publish_round("R2026", &result, &market, "health-admin", now)
                 .await
                 .expect("publish")
         );
         assert!(
-            !s.publish_round("R2026", &result, "health-admin", now)
+            !s.publish_round("R2026", &result, &market, "health-admin", now)
                 .await
                 .expect("again")
         );
         let r = s.round("R2026").await.expect("get").expect("some");
         assert_eq!(r.status, RoundStatus::Published);
         assert_eq!(r.result.as_ref(), Some(&result));
+        assert_eq!(r.market.as_ref(), Some(&market));
         assert_eq!(s.rounds().await.expect("rounds").len(), 1);
 
         let rec = HealthRecord {

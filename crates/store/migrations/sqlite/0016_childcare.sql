@@ -32,8 +32,9 @@ CREATE TABLE childcare_rounds (
     -- JSON: the ChildcareRules the round runs under
     rules TEXT NOT NULL,
     status TEXT NOT NULL,
-    -- JSON: the published RoundResult
+    -- JSON: the published RoundResult and the Market it was run on (anyone re-runs it)
     result TEXT,
+    market TEXT,
     created_by TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     published_by TEXT,

@@ -41,11 +41,12 @@ fn institution_from_row(r: &<DB as sqlx::Database>::Row) -> Result<StoredInstitu
     })
 }
 
-const ROUND_COLS: &str = "code, name, seed_text, seed, rules, status, result, created_by, \
-     created_at, published_by, published_at";
+const ROUND_COLS: &str = "code, name, seed_text, seed, rules, status, result, market, \
+     created_by, created_at, published_by, published_at";
 
 fn round_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Round> {
     let result: Option<String> = r.try_get("result")?;
+    let market: Option<String> = r.try_get("market")?;
     let status: String = r.try_get("status")?;
     let published_at: Option<i64> = r.try_get("published_at")?;
     Ok(Round {
@@ -58,6 +59,7 @@ fn round_from_row(r: &<DB as sqlx::Database>::Row) -> Result<Round> {
         },
         status: RoundStatus::parse(&status).ok_or_else(|| corrupt(&status))?,
         result: result.map(|s| from_json(&s)).transpose()?,
+        market: market.map(|s| from_json(&s)).transpose()?,
         created_by: r.try_get("created_by")?,
         created_at: ts(r.try_get("created_at")?)?,
         published_by: r.try_get("published_by")?,
@@ -183,12 +185,13 @@ impl Db {
         &self,
         code: &str,
         result: &jiesu_domain::childcare::RoundResult,
+        market: &jiesu_domain::childcare::Market,
         by: &str,
         now: Timestamp,
     ) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE childcare_rounds SET status = $1, result = $2, published_by = $3, \
-             published_at = $4 WHERE code = $5 AND status = $6",
+            "UPDATE childcare_rounds SET status = $1, result = $2, market = $7, \
+             published_by = $3, published_at = $4 WHERE code = $5 AND status = $6",
         )
         .bind(RoundStatus::Published.as_str())
         .bind(to_json(result)?)
@@ -196,6 +199,7 @@ impl Db {
         .bind(ms(now))
         .bind(code)
         .bind(RoundStatus::Draft.as_str())
+        .bind(to_json(market)?)
         .execute(&self.write)
         .await?;
         Ok(r.rows_affected() == 1)
