@@ -296,3 +296,59 @@ pub async fn care_rows(app: &App, month: jiff::civil::Date) -> AppResult<CareRow
         meal_points: app.store.meal_points().await?.len() as i64,
     })
 }
+
+/// 一键呼 fleets for the demo and the benchmark: a vendor (its secret returned) and `n`
+/// devices `{prefix}-000001…` spread over `elders` (their streets and communities), installed
+/// on `installed_on`, in batches of a thousand. The registration rules are the desk's.
+pub async fn provision_devices(
+    app: &App,
+    vendor: &jiesu_domain::alarms::device::VendorInput,
+    prefix: &str,
+    n: u32,
+    elders: &[i64],
+    installed_on: jiff::civil::Date,
+) -> AppResult<String> {
+    use jiesu_domain::alarms::device::DeviceInput;
+    if elders.is_empty() {
+        return Err(AppError::invalid(
+            "elders",
+            "empty",
+            "register elders first",
+        ));
+    }
+    let v = vendor.clone().normalized()?;
+    let secret = crate::alarms::devices::secret()?;
+    match app.store.create_vendor(&v, &secret, app.now()).await {
+        Ok(()) | Err(jiesu_store::StoreError::Duplicate { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut places = std::collections::HashMap::new();
+    let mut batch = Vec::with_capacity(1000);
+    let today = crate::care::today(app);
+    for i in 0..n {
+        let elder_id = elders[i as usize % elders.len()];
+        if !places.contains_key(&elder_id) {
+            let e = crate::care::registry::load(app, elder_id).await?;
+            places.insert(elder_id, (e.data.street.clone(), e.data.community.clone()));
+        }
+        let (street, community) = places[&elder_id].clone();
+        let d = DeviceInput {
+            device_id: format!("{prefix}-{:06}", i + 1),
+            vendor: v.code.clone(),
+            model: "YJH-2".into(),
+            elder_id,
+            installed_on,
+            room: ["卧室", "客厅", "卫生间"][i as usize % 3].into(),
+            network_id: String::new(),
+            heartbeat_secs: 60,
+        }
+        .normalized(today)?;
+        batch.push((d, street, community));
+        if batch.len() == 1000 || i + 1 == n {
+            app.store.create_devices(&batch, app.now()).await?;
+            batch.clear();
+        }
+    }
+    app.alarms.live.load(app).await?;
+    Ok(secret)
+}

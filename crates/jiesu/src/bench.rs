@@ -37,6 +37,9 @@ pub enum BenchCmd {
     /// 养老: a month's settlement of every provider and meal point (from the logs, and as the
     /// desk reads it) and the supply–demand view, medians of runs, with row counts.
     Care(crate::bench_care::CareBench),
+    /// 一键呼: a burst of alarms over MQTT while a fleet heartbeats — published → durable
+    /// p50/p99, heartbeats/s, the server's CPU and peak memory (`jiesu serve` as a process).
+    Alarms(crate::bench_alarms::AlarmBench),
     /// Security at rest: intake through HTTP with callers sealed (AES-256-GCM, SM4-GCM) and
     /// without, in alternating rounds on fresh SQLite files; the seal/open and blind-index cost
     /// per caller; the audit chain's cost per write (hash and whole chained append).
@@ -64,6 +67,7 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
         }
         BenchCmd::Assessment(b) => crate::rollup::bench(b).await,
         BenchCmd::Care(b) => crate::bench_care::run(b).await,
+        BenchCmd::Alarms(b) => crate::bench_alarms::run(b).await,
         BenchCmd::AtRest {
             seconds,
             connections,

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_at_rest;
+mod bench_alarms;
 mod bench_care;
 mod city;
 mod cmd;

@@ -104,6 +104,14 @@ impl Store {
     ) -> Result<()> {
         delegate!(self.create_device(d, street, community, now))
     }
+    /// Many devices in one transaction; `Duplicate { field: "device_id" }` refuses the batch.
+    pub async fn create_devices(
+        &self,
+        items: &[(DeviceInput, String, String)],
+        now: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.create_devices(items, now))
+    }
     /// Retires a device (its alarms stay); `false` when it was not active.
     pub async fn retire_device(&self, device_id: &str, now: Timestamp) -> Result<bool> {
         delegate!(self.retire_device(device_id, now))
@@ -118,7 +126,7 @@ impl Store {
         delegate!(self.device_liveness())
     }
     /// Records a transition if it changes what is stored (two servers seeing the same silence
-    /// write it once); `true` when written.
+    /// write it once), opening or closing the offline task; `true` when written.
     pub async fn device_transition(
         &self,
         device_id: &str,
@@ -127,6 +135,14 @@ impl Store {
         reason: &str,
     ) -> Result<bool> {
         delegate!(self.device_transition(device_id, online, at, reason))
+    }
+    /// Transitions in one transaction (the liveness tracker flushes each second), each written
+    /// only if it changes the stored state, with the offline task opened or closed.
+    pub async fn record_transitions(
+        &self,
+        items: &[(String, bool, Timestamp, String)],
+    ) -> Result<usize> {
+        delegate!(self.record_transitions(items))
     }
     pub async fn transitions(&self, device_id: &str, limit: u32) -> Result<Vec<Transition>> {
         delegate!(self.transitions(device_id, limit))

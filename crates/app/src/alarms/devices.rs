@@ -20,7 +20,8 @@ pub struct NewVendor {
     pub secret: String,
 }
 
-fn secret() -> AppResult<String> {
+/// A vendor's signing secret: 24 random bytes, hex.
+pub(crate) fn secret() -> AppResult<String> {
     let mut b = [0u8; 24];
     getrandom::fill(&mut b).map_err(AppError::internal)?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())

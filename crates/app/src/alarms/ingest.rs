@@ -103,16 +103,9 @@ async fn store_alarm(app: &App, device: &Device, m: AlarmMessage) -> AppResult<R
             alarm_id: None,
         });
     }
+    // No lookup first: the case index's unique code refuses a second insert, and a retry is
+    // rare beside the burst of new alarms that each lookup would slow.
     let code = format!("{device_id}:{}", m.reference);
-    if let Some(st) = app.store.case_by_code::<Alarm>(&code).await? {
-        stats.duplicates.fetch_add(1, Ordering::Relaxed);
-        return Ok(Reply {
-            reference,
-            result: ReplyResult::Duplicate,
-            code: None,
-            alarm_id: Some(st.id),
-        });
-    }
     let n = NewAlarm {
         device_id: device_id.clone(),
         reference: m.reference.clone(),
@@ -144,7 +137,7 @@ async fn store_alarm(app: &App, device: &Device, m: AlarmMessage) -> AppResult<R
                 alarm_id: Some(st.id),
             })
         }
-        // Another server (or a concurrent redelivery) stored it between our lookup and insert.
+        // Stored before: a device's retry, a QoS 1 redelivery, or another server's copy.
         Err(StoreError::Duplicate { .. }) => {
             stats.duplicates.fetch_add(1, Ordering::Relaxed);
             let first = app.store.case_by_code::<Alarm>(&code).await?;

@@ -35,6 +35,9 @@ pub struct LiveView {
 #[derive(Default)]
 pub struct Tracker {
     map: Mutex<HashMap<String, Live>>,
+    /// Transitions decided but not yet written: flushed together (one transaction a second,
+    /// not one per device when a whole fleet comes online).
+    pending: Mutex<Vec<(String, bool, Timestamp, String)>>,
     loaded: std::sync::atomic::AtomicBool,
     last_test_check: Mutex<Option<Timestamp>>,
 }
@@ -140,18 +143,11 @@ impl Tracker {
         for w in writes {
             match w {
                 Write::Online(online, reason) => {
-                    app.store
-                        .device_transition(device_id, online, now, reason)
-                        .await?;
-                    if online {
-                        app.store
-                            .close_fault(device_id, FaultKind::Offline, "system", now)
-                            .await?;
-                    } else {
-                        app.store
-                            .open_fault(device_id, FaultKind::Offline, reason, now)
-                            .await?;
-                    }
+                    let mut p = match app.alarms.live.pending.lock() {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    };
+                    p.push((device_id.to_string(), online, now, reason.to_string()));
                 }
                 Write::OpenFault(kind, detail) => {
                     app.store.open_fault(device_id, kind, &detail, now).await?;
@@ -165,6 +161,34 @@ impl Tracker {
             }
         }
         Ok(())
+    }
+
+    /// Writes the transitions decided since the last flush, in one transaction; how many
+    /// changed the stored state. On failure they are kept for the next flush.
+    pub async fn flush(&self, app: &App) -> AppResult<usize> {
+        let batch = {
+            let mut p = match self.pending.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            std::mem::take(&mut *p)
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match app.store.record_transitions(&batch).await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                let mut p = match self.pending.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                let newer = std::mem::take(&mut *p);
+                *p = batch;
+                p.extend(newer);
+                Err(e.into())
+            }
+        }
     }
 
     /// A heartbeat (or any message) from a device; `false` for a device not registered.
@@ -297,6 +321,7 @@ impl Tracker {
             )
             .await?;
         }
+        self.flush(app).await?;
         Ok(silent.len())
     }
 }

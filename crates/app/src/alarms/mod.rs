@@ -19,7 +19,8 @@ pub struct Runtime {
 
 /// Runs the alarms' clocks until the process ends: every `every` the due escalation and
 /// on-site timers fire (exactly once across servers: the engine's row lock and version check),
-/// every fifth tick silent devices go offline, and every minute the device list is reloaded
+/// devices' online/offline transitions are written together, every fifth tick silent devices
+/// go offline, and every minute the device list is reloaded
 /// (devices another server registered).
 pub fn spawn_clock(app: crate::App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -35,7 +36,10 @@ pub fn spawn_clock(app: crate::App, every: std::time::Duration) -> tokio::task::
             {
                 tracing::warn!(error = %e, "alarm clock sweep failed");
             }
-            if n % 5 == 0
+            if let Err(e) = app.alarms.live.flush(&app).await {
+                tracing::warn!(error = %e, "device transitions not written yet");
+            }
+            if n.is_multiple_of(5)
                 && let Err(e) = app.alarms.live.sweep(&app).await
             {
                 tracing::warn!(error = %e, "device liveness sweep failed");

@@ -271,7 +271,7 @@ pub async fn run(cmd: DeviceCmd) -> Result<()> {
             let d = device((rng.next() % u64::from(devices)) as u32);
             let topic = message::topic(&d, Channel::Alarm);
             if rng.unit() < malformed_share {
-                let body: Vec<u8> = if rng.next() % 2 == 0 {
+                let body: Vec<u8> = if rng.next().is_multiple_of(2) {
                     b"{\"reference\": \"broken".to_vec()
                 } else {
                     let future = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);

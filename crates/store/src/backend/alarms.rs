@@ -17,6 +17,9 @@ fn opt_ts(v: Option<i64>) -> Result<Option<Timestamp>> {
     v.map(ts).transpose()
 }
 
+/// device, interval, online, installed on, last test call.
+type LivenessRow = (String, i64, Option<bool>, String, Option<i64>);
+
 const DEVICE_COLS: &str = "device_id, vendor, model, elder_id, street, community, installed_on, \
      room, network_id, heartbeat_secs, status, online, last_change_at, last_test_at, battery, \
      retired_at, created_at, updated_at";
@@ -101,29 +104,47 @@ impl Db {
         community: &str,
         now: Timestamp,
     ) -> Result<()> {
-        let r = sqlx::query(
-            "INSERT INTO devices (device_id, vendor, model, elder_id, street, community, \
-             installed_on, room, network_id, heartbeat_secs, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
-             ON CONFLICT (device_id) DO NOTHING",
+        self.create_devices(
+            &[(d.clone(), street.to_string(), community.to_string())],
+            now,
         )
-        .bind(&d.device_id)
-        .bind(&d.vendor)
-        .bind(&d.model)
-        .bind(d.elder_id)
-        .bind(street)
-        .bind(community)
-        .bind(d.installed_on.to_string())
-        .bind(&d.room)
-        .bind(&d.network_id)
-        .bind(d.heartbeat_secs)
-        .bind(DeviceStatus::Active.as_str())
-        .bind(ms(now))
-        .execute(&self.write)
-        .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::Duplicate { field: "device_id" });
+        .await
+    }
+
+    /// Many devices in one transaction (the demo's and the benchmark's fleets); the first id
+    /// already taken refuses the whole batch.
+    pub async fn create_devices(
+        &self,
+        items: &[(DeviceInput, String, String)],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = begin_write(&self.write).await?;
+        for (d, street, community) in items {
+            let r = sqlx::query(
+                "INSERT INTO devices (device_id, vendor, model, elder_id, street, community, \
+                 installed_on, room, network_id, heartbeat_secs, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+                 ON CONFLICT (device_id) DO NOTHING",
+            )
+            .bind(&d.device_id)
+            .bind(&d.vendor)
+            .bind(&d.model)
+            .bind(d.elder_id)
+            .bind(street)
+            .bind(community)
+            .bind(d.installed_on.to_string())
+            .bind(&d.room)
+            .bind(&d.network_id)
+            .bind(d.heartbeat_secs)
+            .bind(DeviceStatus::Active.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::Duplicate { field: "device_id" });
+            }
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -186,7 +207,7 @@ impl Db {
     }
 
     pub async fn device_liveness(&self) -> Result<Vec<Liveness>> {
-        let rows: Vec<(String, i64, Option<bool>, String, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<LivenessRow> = sqlx::query_as(
             "SELECT device_id, heartbeat_secs, online, installed_on, last_test_at FROM devices \
              WHERE status = $1",
         )
@@ -217,30 +238,69 @@ impl Db {
         at: Timestamp,
         reason: &str,
     ) -> Result<bool> {
+        let n = self
+            .record_transitions(&[(device_id.to_string(), online, at, reason.to_string())])
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Transitions in one transaction, each written only if it changes the stored state, with
+    /// the offline task opened (going offline) or closed (back online); how many were written.
+    pub async fn record_transitions(
+        &self,
+        items: &[(String, bool, Timestamp, String)],
+    ) -> Result<usize> {
         let mut tx = begin_write(&self.write).await?;
-        let r = sqlx::query(
-            "UPDATE devices SET online = $1, last_change_at = $2 \
-             WHERE device_id = $3 AND (online IS NULL OR online <> $1)",
-        )
-        .bind(online)
-        .bind(ms(at))
-        .bind(device_id)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 0 {
-            return Ok(false);
+        let mut written = 0;
+        for (device_id, online, at, reason) in items {
+            let r = sqlx::query(
+                "UPDATE devices SET online = $1, last_change_at = $2 \
+                 WHERE device_id = $3 AND (online IS NULL OR online <> $1)",
+            )
+            .bind(*online)
+            .bind(ms(*at))
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() == 0 {
+                continue;
+            }
+            written += 1;
+            sqlx::query(
+                "INSERT INTO device_transitions (device_id, at, online, reason) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(device_id)
+            .bind(ms(*at))
+            .bind(*online)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+            if *online {
+                sqlx::query(
+                    "UPDATE device_faults SET closed_at = $1, closed_by = 'system' \
+                     WHERE device_id = $2 AND kind = $3 AND closed_at IS NULL",
+                )
+                .bind(ms(*at))
+                .bind(device_id)
+                .bind(FaultKind::Offline.as_str())
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO device_faults (device_id, kind, detail, opened_at) \
+                     SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM device_faults \
+                     WHERE device_id = $1 AND kind = $2 AND closed_at IS NULL)",
+                )
+                .bind(device_id)
+                .bind(FaultKind::Offline.as_str())
+                .bind(reason)
+                .bind(ms(*at))
+                .execute(&mut *tx)
+                .await?;
+            }
         }
-        sqlx::query(
-            "INSERT INTO device_transitions (device_id, at, online, reason) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(device_id)
-        .bind(ms(at))
-        .bind(online)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(written)
     }
 
     pub async fn transitions(&self, device_id: &str, limit: u32) -> Result<Vec<Transition>> {

@@ -6,6 +6,8 @@
 //! loses nothing: the broker redelivers and the (device, reference) dedupe stores it once.
 //! Re-subscribes on every ConnAck; reconnects after a broker restart.
 
+pub mod testing;
+
 use jiesu_app::App;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::sync::Arc;
@@ -84,13 +86,15 @@ pub fn spawn(app: App, cfg: MqttConfig) -> tokio::task::JoinHandle<()> {
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return;
-                    };
-                    let (app, client) = (app.clone(), client.clone());
+                    // The event loop never waits for a worker: it must keep polling to send
+                    // the workers' acks and replies (and the pings), or all would stall. The
+                    // broker's in-flight window bounds how many alarms wait here.
+                    let (app, client, permits) = (app.clone(), client.clone(), permits.clone());
                     tokio::spawn(async move {
+                        let Ok(_permit) = permits.acquire_owned().await else {
+                            return;
+                        };
                         handle(&app, &client, p).await;
-                        drop(permit);
                     });
                 }
                 Ok(_) => {}
