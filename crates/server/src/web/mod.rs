@@ -5,6 +5,7 @@
 //! rules hold here too; a page only decides how things look.
 
 mod admin;
+mod alarms;
 mod assets;
 mod care;
 mod dashboard;
@@ -162,6 +163,13 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/care/find", get(care::family_find))
         .route("/portal/care/{code}", get(care::family_order))
         .route("/portal/care/{code}/rate", post(care::family_rate))
+        // 一键呼 (issue 15): the alarm desk, one alarm, devices and KPIs.
+        .route("/alarms", get(alarms::desk_page))
+        .route("/alarms/feed", get(alarms::feed))
+        .route("/alarms/desk.js", get(alarms::script))
+        .route("/alarms/devices", get(alarms::devices_page))
+        .route("/alarms/{id}", get(alarms::detail))
+        .route("/alarms/{id}/act/{action}", post(alarms::act))
         .route("/static/{*path}", get(assets::serve))
         .merge(knowledge::routes())
 }
@@ -254,6 +262,15 @@ impl Nav {
                 "养老供需",
                 Capability::ViewCareSupply,
                 &[Role::CareAdmin, Role::CareManager],
+            ),
+            // 一键呼 (issue 15): the desk for who works alarms, the devices page for who only
+            // watches them.
+            ("/alarms", "一键呼接警", Capability::WorkAlarms, &[]),
+            (
+                "/alarms/devices",
+                "一键呼设备",
+                Capability::ViewDevices,
+                &[Role::Supervisor],
             ),
             (
                 "/admin/audit",
