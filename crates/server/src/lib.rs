@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::knowledge::routes())
         .merge(api::care::routes())
         .merge(api::alarms::routes())
+        .merge(api::childcare::routes())
         .merge(open311::admin_routes())
         .merge(events::routes())
         .route("/requests/export", get(api::export::export))

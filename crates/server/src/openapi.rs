@@ -223,7 +223,7 @@ pub fn spec() -> Value {
         }
     }
     paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        ["role"] = json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider"]});
+        ["role"] = json!({"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider", "health_admin", "nursery"]});
     let password = json!({"type": "string", "minLength": 8, "maxLength": 1024, "description": "the district's policy ([passwords] in district.toml): by default ≥ 10 characters of 3 kinds, not containing the username, not well-known"});
     paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
         ["password"] = password.clone();
@@ -282,6 +282,9 @@ pub fn spec() -> Value {
     for (path, item) in crate::api::alarms::openapi_paths() {
         paths[path.as_str()] = item;
     }
+    for (path, item) in crate::api::childcare::openapi_paths() {
+        paths[path.as_str()] = item;
+    }
     for (action, schema) in action_schemas() {
         let mut o = op(
             &format!("action `{action}` on a request"),
@@ -301,7 +304,7 @@ pub fn spec() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}},
-                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider"]}, "unit_code": {"type": ["string", "null"]}, "disabled": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}, "must_change_password": {"type": "boolean"}, "password_changed_at": {"type": "string", "format": "date-time"}}},
+                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["operator", "dispatcher", "handler", "callback", "supervisor", "admin", "care_admin", "care_manager", "provider", "health_admin", "nursery"]}, "unit_code": {"type": ["string", "null"]}, "disabled": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}, "must_change_password": {"type": "boolean"}, "password_changed_at": {"type": "string", "format": "date-time"}}},
                 "NewRequest": {"type": "object", "required": ["request_type", "text"], "properties": {
                     "request_type": {"enum": ["consultation", "help_request", "complaint", "report", "suggestion", "praise"]},
                     "channel": {"enum": ["hotline", "web", "app", "open311", "device", "enterprise", "import"]},

@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod analytics;
 pub mod assessment;
 pub mod care;
+pub mod childcare;
 pub mod export;
 pub mod knowledge;
 pub mod requests;
