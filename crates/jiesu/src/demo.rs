@@ -4,6 +4,7 @@
 //! Generation runs on a blocking thread and hands chunks to the inserter over a channel, so
 //! simulating and writing overlap.
 
+mod alarms;
 pub(crate) mod care;
 mod rng;
 pub(crate) mod sim;

@@ -542,6 +542,21 @@ impl Store {
         }
     }
 
+    /// Many cases of kind `K` in one transaction, each stored or refused on its own (a
+    /// duplicate code refuses that one only): a burst pays for one commit.
+    pub async fn create_cases<K: jiesu_domain::CaseKind>(
+        &self,
+        dir: &jiesu_domain::Directory,
+        actor: &Actor,
+        inputs: &[&K::Create],
+        now: Timestamp,
+    ) -> Result<Vec<Result<K::State>>> {
+        match self {
+            Store::Sqlite(db) => db.create_cases::<K>(dir, actor, inputs, now).await,
+            Store::Postgres(db) => db.create_cases::<K>(dir, actor, inputs, now).await,
+        }
+    }
+
     /// One command on a case of kind `K`, decided by `K::decide` and stored atomically (the
     /// same loop as `act`: row lock, version check, retry on a concurrent writer).
     pub async fn act_case<K: jiesu_domain::CaseKind>(

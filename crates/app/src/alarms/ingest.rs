@@ -68,6 +68,72 @@ impl Stats {
     }
 }
 
+/// One alarm waiting for the writer, and where its outcome goes.
+type Job = (
+    NewAlarm,
+    tokio::sync::oneshot::Sender<Result<jiesu_domain::alarms::AlarmState, StoreError>>,
+);
+
+/// Group commit for a burst: alarms arriving while the previous batch commits are written
+/// together in the next transaction (each stored or refused on its own). Nothing waits to fill
+/// a batch: a lone alarm is written at once.
+#[derive(Default)]
+pub struct Writer {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Job>>,
+}
+
+/// Alarms per transaction at most.
+const BATCH: usize = 200;
+
+impl Writer {
+    async fn create(
+        &self,
+        app: &App,
+        n: NewAlarm,
+    ) -> Result<jiesu_domain::alarms::AlarmState, StoreError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * BATCH);
+            tokio::spawn(write_batches(app.clone(), rx));
+            tx
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let gone = || StoreError::Unavailable("the alarm writer stopped".into());
+        queue.send((n, tx)).await.map_err(|_| gone())?;
+        rx.await.unwrap_or_else(|_| Err(gone()))
+    }
+}
+
+async fn write_batches(app: App, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let inputs: Vec<&NewAlarm> = jobs.iter().map(|j| &j.0).collect();
+        let done = app
+            .store
+            .create_cases::<Alarm>(&app.dir, &Actor::system(), &inputs, app.now())
+            .await;
+        match done {
+            Ok(results) => {
+                for ((_, reply), r) in jobs.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            // Nothing of the batch is stored: every caller retries (the broker keeps them).
+            Err(e) => {
+                let msg = e.to_string();
+                for (_, reply) in jobs {
+                    let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
 fn refused(reference: Option<String>, code: &str) -> Reply {
     Reply {
         reference,
@@ -123,11 +189,7 @@ async fn store_alarm(app: &App, device: &Device, m: AlarmMessage) -> AppResult<R
         code: Some(m.status_code),
         pressed_at: Some(m.time),
     };
-    match app
-        .store
-        .create_case::<Alarm>(&app.dir, &Actor::system(), &n, app.now())
-        .await
-    {
+    match app.alarms.writer.create(app, n).await {
         Ok(st) => {
             stats.accepted.fetch_add(1, Ordering::Relaxed);
             Ok(Reply {

@@ -15,6 +15,8 @@ pub mod liveness;
 pub struct Runtime {
     pub live: liveness::Tracker,
     pub stats: ingest::Stats,
+    /// Writes alarms in batches (group commit).
+    pub writer: ingest::Writer,
 }
 
 /// Runs the alarms' clocks until the process ends: every `every` the due escalation and

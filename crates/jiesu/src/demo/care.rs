@@ -1004,7 +1004,7 @@ pub(super) async fn build(
     }
     let settle_secs = secs(t);
 
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "elders": ELDERS,
         "elders_80_plus": elders.iter().filter(|e| jiesu_domain::care::person::age_on(e.birth_date, today) >= 80).count(),
         "living_alone": elders.iter().filter(|e| e.living_alone).count(),
@@ -1040,6 +1040,8 @@ pub(super) async fn build(
             "total": secs(started),
         },
     });
+    // 一键呼: a device in every registered home and three months of alarms.
+    summary["alarms"] = super::alarms::build(&app, &mut rng, end, &ids).await?;
     Ok((summary, printed))
 }
 

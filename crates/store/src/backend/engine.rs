@@ -349,23 +349,72 @@ impl Db {
         input: &K::Create,
         now: Timestamp,
     ) -> Result<K::State> {
-        let decided = K::create(input, actor, &jiesu_domain::Ctx { dir, now })?;
+        self.create_cases::<K>(dir, actor, &[input], now)
+            .await?
+            .pop()
+            .unwrap_or(Err(StoreError::NotFound))
+    }
+
+    /// Creates many cases in one transaction (group commit: a burst of alarms pays for one
+    /// commit, not one each). Each case is stored or refused on its own — a savepoint per case,
+    /// so a duplicate code or a refused input does not undo the others; any other error undoes
+    /// the batch.
+    pub async fn create_cases<K: CaseKind>(
+        &self,
+        dir: &Directory,
+        actor: &Actor,
+        inputs: &[&K::Create],
+        now: Timestamp,
+    ) -> Result<Vec<Result<K::State>>> {
         let mut tx = begin_write(&self.write).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cases (kind, status, version, next_timer_at, created_at, updated_at, state) \
-             VALUES ($1, '', 0, NULL, $2, $2, 'null') RETURNING id",
-        )
-        .bind(K::KIND)
-        .bind(ms(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut st = K::initial(id, now);
-        let events = jiesu_domain::case::stamp::<K>(&mut st, decided, actor, now);
-        CaseRows::<K>::NEW
-            .write(&mut tx, &st, 0, &events, now)
-            .await?;
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let decided = match K::create(input, actor, &jiesu_domain::Ctx { dir, now }) {
+                Ok(d) => d,
+                Err(e) => {
+                    out.push(Err(e.into()));
+                    continue;
+                }
+            };
+            sqlx::query("SAVEPOINT one_case").execute(&mut *tx).await?;
+            let r: Result<K::State> = async {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO cases (kind, status, version, next_timer_at, created_at, updated_at, state) \
+                     VALUES ($1, '', 0, NULL, $2, $2, 'null') RETURNING id",
+                )
+                .bind(K::KIND)
+                .bind(ms(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                let mut st = K::initial(id, now);
+                let events = jiesu_domain::case::stamp::<K>(&mut st, decided, actor, now);
+                CaseRows::<K>::NEW
+                    .write(&mut tx, &st, 0, &events, now)
+                    .await?;
+                Ok(st)
+            }
+            .await;
+            match r {
+                Ok(st) => {
+                    sqlx::query("RELEASE SAVEPOINT one_case")
+                        .execute(&mut *tx)
+                        .await?;
+                    out.push(Ok(st));
+                }
+                Err(e @ StoreError::Duplicate { .. }) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT one_case")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("RELEASE SAVEPOINT one_case")
+                        .execute(&mut *tx)
+                        .await?;
+                    out.push(Err(e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tx.commit().await?;
-        Ok(st)
+        Ok(out)
     }
 
     pub async fn act_case<K: CaseKind>(
