@@ -160,6 +160,27 @@ fn probes(cap: Capability, id: i64) -> Vec<Probe> {
             Api("GET", "/api/v1/care/supply".into(), None),
             Page("/care/supply".into()),
         ],
+        Capability::ManageChildcare => vec![
+            Api("GET", "/api/v1/childcare/rounds".into(), None),
+            Api("POST", "/api/v1/childcare/waiting-list/refill".into(), None),
+        ],
+        Capability::ReadChildcare => vec![
+            Api("GET", "/api/v1/childcare/institutions".into(), None),
+            Api("GET", "/api/v1/childcare/places".into(), None),
+        ],
+        Capability::ApplyChildcare => vec![Api(
+            "POST",
+            "/api/v1/childcare/applications".into(),
+            Some(
+                json!({"child_ref": "C-1", "birth_date": "2025-06-15", "guardians": [],
+                "street": STREET, "community": COMMUNITY, "choices": [], "start_date": "2026-12-01"}),
+            ),
+        )],
+        Capability::NurseryDesk => vec![Api(
+            "GET",
+            "/api/v1/childcare/applications/TY-NONE/health".into(),
+            None,
+        )],
     }
 }
 
@@ -174,6 +195,8 @@ const BY_ROLE: &[(&str, Role)] = &[
     ("care-admin", Role::CareAdmin),
     ("care-manager", Role::CareManager),
     ("provider", Role::Provider),
+    ("health-admin", Role::HealthAdmin),
+    ("nursery", Role::Nursery),
 ];
 
 async fn page(app: &App, user: &str, path: &str) -> StatusCode {

@@ -59,7 +59,13 @@ pub const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("provider", Role::Provider, Some(PROVIDER)),
     ("provider-other", Role::Provider, Some("P002")),
     ("meal-staff", Role::Provider, Some("MP001")),
+    ("health-admin", Role::HealthAdmin, None),
+    ("nursery", Role::Nursery, Some(NURSERY)),
+    ("nursery-other", Role::Nursery, Some("TY002")),
 ];
+
+/// The 托育机构 the `nursery` account works for.
+pub const NURSERY: &str = "TY001";
 
 /// The elder-care provider the `provider` account works for.
 pub const PROVIDER: &str = "P001";
