@@ -190,6 +190,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::care::CareCmd,
     },
+    /// 托育: run an allocation round (dry by default; `--publish` to commit), as JSON.
+    Childcare {
+        #[command(subcommand)]
+        cmd: cmd::childcare::ChildcareCmd,
+    },
     /// 一键呼 devices: `simulate` drives N devices on a broker and prints what it sent (JSON).
     Device {
         #[command(subcommand)]
@@ -497,6 +502,7 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: Open311Cmd::Key { cmd },
         } => cmd::open311::key(cmd).await,
         Cmd::Care { cmd } => cmd::care::run(cmd).await,
+        Cmd::Childcare { cmd } => cmd::childcare::run(cmd).await,
         Cmd::Device { cmd } => cmd::device::run(cmd).await,
         Cmd::Export {
             db,

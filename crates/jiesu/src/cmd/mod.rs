@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod backup;
 pub mod care;
+pub mod childcare;
 pub mod demo;
 pub mod device;
 pub mod export;
