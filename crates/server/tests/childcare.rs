@@ -448,6 +448,41 @@ async fn market(app: &App) {
     );
     assert_eq!(m["totals"]["child_days"], 49);
     assert_eq!(m["spells"].as_array().expect("spells").len(), 2);
+    // The workbook carries the same numbers as the JSON, line by line.
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/v1/childcare/subsidy.xlsx?institution=TY001&month=2026-11",
+            app.base
+        ))
+        .bearer_auth(&app.tokens["health-admin"])
+        .send()
+        .await
+        .expect("xlsx");
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.expect("bytes").to_vec();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("workbook");
+    use calamine::Reader;
+    let sheet = wb.worksheet_range("托育补贴").expect("sheet");
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows.len(), 4, "header, two children, totals");
+    let num = |c: &calamine::Data| match c {
+        calamine::Data::Float(f) => *f as i64,
+        calamine::Data::Int(i) => *i,
+        _ => -1,
+    };
+    for (row, l) in rows[1..3].iter().zip(lines) {
+        assert_eq!(row[0].to_string(), l["application"].as_str().expect("code"));
+        assert_eq!(num(&row[3]), l["days"].as_i64().expect("days"));
+        assert_eq!(num(&row[6]), l["city_fen"].as_i64().expect("city"));
+        assert_eq!(num(&row[7]), l["district_fen"].as_i64().expect("district"));
+        assert_eq!(num(&row[8]), l["total_fen"].as_i64().expect("total"));
+    }
+    assert_eq!(
+        num(&rows[3][8]),
+        m["totals"]["total_fen"].as_i64().expect("total")
+    );
     // The market institution gets nothing.
     let (_, m2) = app
         .get(

@@ -92,3 +92,57 @@ pub async fn approve(
     s.approved_by = Some(user.username.clone());
     Ok(s)
 }
+
+/// The month as a workbook: one row per enrolled child (application, child, band, days, first
+/// and last day, city, district and total fen) and a totals row; the same numbers as the JSON.
+pub fn to_xlsx(m: &MonthSettlement) -> AppResult<Vec<u8>> {
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    let x = |e: rust_xlsxwriter::XlsxError| AppError::internal(e);
+    let st = &m.settlement;
+    let s = wb.add_worksheet().set_name("托育补贴").map_err(x)?;
+    let head = [
+        "申请编号",
+        "儿童",
+        "班型",
+        "在托天数",
+        "起",
+        "止",
+        "市级补贴(分)",
+        "区级补贴(分)",
+        "合计(分)",
+    ];
+    for (c, h) in head.iter().enumerate() {
+        s.write_string(0, c as u16, *h).map_err(x)?;
+    }
+    for (i, l) in st.lines.iter().enumerate() {
+        let row = (i + 1) as u32;
+        s.write_string(row, 0, &l.application).map_err(x)?;
+        s.write_string(row, 1, &l.child_ref).map_err(x)?;
+        s.write_string(row, 2, l.band.label_zh()).map_err(x)?;
+        s.write_number(row, 3, f64::from(l.days)).map_err(x)?;
+        s.write_string(row, 4, l.first_day.to_string()).map_err(x)?;
+        s.write_string(row, 5, l.last_day.to_string()).map_err(x)?;
+        for (col, v) in [l.city_fen, l.district_fen, l.total_fen].iter().enumerate() {
+            s.write_number(row, (6 + col) as u16, *v as f64)
+                .map_err(x)?;
+        }
+    }
+    let row = (st.lines.len() + 1) as u32;
+    s.write_string(row, 0, format!("{} {} 合计", st.institution, st.month))
+        .map_err(x)?;
+    s.write_number(row, 3, f64::from(st.totals.child_days))
+        .map_err(x)?;
+    for (col, v) in [
+        st.totals.city_fen,
+        st.totals.district_fen,
+        st.totals.total_fen,
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.write_number(row, (6 + col) as u16, *v as f64)
+            .map_err(x)?;
+    }
+    wb.save_to_buffer().map_err(x)
+}

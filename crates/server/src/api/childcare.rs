@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/childcare/rounds/{code}/publish", post(publish_round))
         .route("/childcare/waiting-list/refill", post(refill))
         .route("/childcare/subsidy", get(settle))
+        .route("/childcare/subsidy.xlsx", get(settle_xlsx))
         .route("/childcare/subsidy/approve", post(approve))
         .route("/childcare/portal/applications", post(portal_apply))
         .route("/childcare/portal/lookup", post(portal_lookup))
@@ -316,6 +317,35 @@ async fn settle(
     ))
 }
 
+async fn settle_xlsx(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<MonthQuery>, QueryRejection>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let Query(q) = q?;
+    let m = subsidy::settle(&app, &user, &q.institution, &q.month).await?;
+    let bytes = subsidy::to_xlsx(&m)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"childcare-subsidy-{}-{}.xlsx\"",
+                    m.settlement.institution, m.settlement.month
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 async fn approve(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -403,6 +433,18 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
     let month = json!({"type": "object", "required": ["institution", "month"], "properties": {"institution": code_s, "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}});
     let proof = json!({"type": "object", "required": ["code", "phone"], "properties": {"code": s, "phone": s}});
     let portal_answer = json!({"type": "object", "required": ["code", "phone", "answer"], "properties": {"code": s, "phone": s, "answer": {"enum": ["accept", "decline", "withdraw"]}}});
+    let month_params = json!([
+            {"name": "institution", "in": "query", "required": true, "schema": code_s},
+            {"name": "month", "in": "query", "required": true, "schema": {"type": "string"}}]);
+    let mut xlsx = op(
+        "the same month as a workbook (one row per child, amounts in fen)",
+        month_params,
+        None,
+        "200",
+        obj.clone(),
+        false,
+    );
+    xlsx["responses"]["200"] = json!({"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}});
     let cmd = |summary: &str, body: Option<Value>| json!({"post": op(summary, json!([app_code.clone()]), body, "200", obj.clone(), false)});
     vec![
         (
@@ -501,6 +543,10 @@ pub fn openapi_paths() -> Vec<(String, Value)> {
             json!({"get": op("an institution's monthly 普惠 subsidy in fen, with the enrolment spells it reconciles to", json!([
             {"name": "institution", "in": "query", "required": true, "schema": code_s},
             {"name": "month", "in": "query", "required": true, "schema": {"type": "string"}}]), None, "200", obj.clone(), false)}),
+        ),
+        (
+            "/api/v1/childcare/subsidy.xlsx".into(),
+            json!({"get": xlsx}),
         ),
         (
             "/api/v1/childcare/subsidy/approve".into(),
