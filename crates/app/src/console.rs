@@ -322,16 +322,20 @@ pub async fn provision_devices(
         Ok(()) | Err(jiesu_store::StoreError::Duplicate { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    let mut places = std::collections::HashMap::new();
+    let mut places: std::collections::HashMap<i64, (String, String)> =
+        std::collections::HashMap::new();
     let mut batch = Vec::with_capacity(1000);
     let today = crate::care::today(app);
     for i in 0..n {
         let elder_id = elders[i as usize % elders.len()];
-        if !places.contains_key(&elder_id) {
-            let e = crate::care::registry::load(app, elder_id).await?;
-            places.insert(elder_id, (e.data.street.clone(), e.data.community.clone()));
-        }
-        let (street, community) = places[&elder_id].clone();
+        let (street, community) = match places.entry(elder_id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.get().clone(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let e = crate::care::registry::load(app, elder_id).await?;
+                v.insert((e.data.street.clone(), e.data.community.clone()))
+                    .clone()
+            }
+        };
         let d = DeviceInput {
             device_id: format!("{prefix}-{:06}", i + 1),
             vendor: v.code.clone(),
