@@ -412,6 +412,98 @@ try {
     }, { width: 375, height: 812 });
   }
   // ---------------------------------------------------------------- end of elder care
+
+  // ---------------------------------------------------------------- 一键呼 alarm desk (issue 15)
+  // Setup through the API: the 民政 admin adds a vendor platform, an elder and the elder's
+  // device. In the browser the operator keeps the desk open; the vendor posts a signed alarm;
+  // the row appears without a reload (the desk polls every second), highlighted; 接警 opens
+  // the alarm with the elder's profile; it is resolved as 误报.
+  {
+    console.log("alarm desk");
+    const { createHmac } = await import("node:crypto");
+    const api = async (token, method, path, body, headers = {}) => {
+      const r = await fetch(`${base}${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await r.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch {}
+      return { status: r.status, json, text };
+    };
+    const admin = (await api(null, "POST", "/api/v1/auth/login", { username: "care-admin", password: PASSWORD })).json?.token;
+    const idNumber = (body17) => {
+      const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+      const sum = [...body17].reduce((s, c, i) => s + Number(c) * w[i], 0);
+      return body17 + "10X98765432"[sum % 11];
+    };
+    let r = await api(admin, "POST", "/api/v1/devices/vendors", { code: "e2e-vendor", name: "安康一键呼平台" });
+    check(r.status === 201, `care admin adds a vendor platform (${r.status})`);
+    const secret = r.json?.secret;
+    r = await api(admin, "POST", "/api/v1/care/elders", {
+      name: "赵淑芬", id_number: idNumber("11010219360722116"), phone: "13700005555", birth_date: "1936-07-22",
+      street: CARE_STREET, community: CARE_COMMUNITY, address: "西四北五条9号",
+      living_alone: true, basic_service_object: false,
+      family: [{ name: "赵明", relation: "女儿", phone: "13911115555" }],
+      care_manager: "care-manager", medical_notes: "高血压，对青霉素过敏",
+      consent: { date: "2026-01-05", scope: ["基本信息", "健康信息"] },
+    });
+    check(r.status === 201, `an elder is registered (${r.status})`);
+    const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+    r = await api(admin, "POST", "/api/v1/devices", {
+      device_id: "YJH-E2E-1", vendor: "e2e-vendor", model: "AK-100", elder_id: r.json?.id,
+      installed_on: today, room: "卧室", heartbeat_secs: 60,
+    });
+    check(r.status === 201, `the elder's device is provisioned (${r.status})`);
+
+    // The vendor platform's signed post: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<unix>.<body>")>`.
+    const postAlarm = async (reference) => {
+      const body = JSON.stringify({
+        device_id: "YJH-E2E-1", reference, device_type: "pendant", status_code: "button",
+        time: new Date().toISOString(),
+      });
+      const t = Math.floor(Date.now() / 1000);
+      const sig = `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
+      return api(null, "POST", "/api/v1/devices/alarms", body, {
+        "x-jiesu-vendor": "e2e-vendor", "x-jiesu-signature": sig,
+      });
+    };
+    await as("operator", async (page) => {
+      await page.goto(`${base}/alarms`);
+      check((await page.locator("#alarm-feed").count()) === 1, "operator opens the alarm desk");
+      await page.check("#alarm-sound");
+      // A marker that a reload would wipe.
+      await page.evaluate(() => { window.__noReload = true; });
+      const posted = Date.now();
+      const res = await postAlarm("E2E-1");
+      check(res.status === 201, `the vendor's signed alarm is accepted (${res.status})`);
+      const alarmId = res.json?.alarm_id;
+      await page.waitForSelector(`#alarm-${alarmId}`, { timeout: 5000 });
+      const took = Date.now() - posted;
+      check(await page.evaluate(() => window.__noReload === true), `the alarm appears on the desk without a reload (${took} ms)`);
+      check((await page.getAttribute(`#alarm-${alarmId}`, "data-status")) === "raised", "…as 待接警");
+      await page.waitForSelector(`#alarm-${alarmId}.fresh`, { timeout: 3000 });
+      check(true, "…highlighted as new");
+      await Promise.all([page.waitForNavigation(), page.click(`#ack-${alarmId}`)]);
+      check((await page.textContent("#alarm-status")).includes("已接警"), "接警 with one click opens the alarm");
+      check((await page.textContent("#elder-medical")).includes("青霉素过敏"), "the elder's medical notes are one glance away");
+      check((await page.textContent("#elder-family")).includes("13911115555"), "…and the family's phone");
+      await page.selectOption("#resolve-outcome", "false_alarm");
+      await page.fill("#resolve-note", "老人误按，已电话确认平安。");
+      await Promise.all([page.waitForNavigation(), page.click("#do-resolve")]);
+      check((await page.textContent("#alarm-status")).includes("已处置"), "resolved as 误报");
+      check((await page.textContent("#alarm-timeline")).includes("误报"), "the timeline records the outcome");
+    });
+    // The desk at phone width: an alarm as a card with a full-width 接警, no horizontal scroll.
+    const second = (await postAlarm("E2E-2")).json?.alarm_id;
+    await as("operator", async (page) => {
+      await page.goto(`${base}/alarms`);
+      check((await page.locator(`#ack-${second}`).count()) === 1, "the desk lists the next alarm at 390 px");
+      check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "alarm desk has no horizontal scroll at 390 px");
+    }, { width: 390, height: 844 });
+  }
+  // ---------------------------------------------------------------- end of the alarm desk
 } catch (e) {
   failed++;
   console.log(`  FAIL ${e.stack || e}`);
