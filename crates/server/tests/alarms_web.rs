@@ -450,6 +450,18 @@ async fn scenario(app: &App) {
 
     // -- every page reads in Chinese --
     let id3 = raise(app, "W3", "smoke").await;
+    // Nobody takes it for a minute: the chain's first step fires, shown on the desk and the
+    // timeline in Chinese.
+    app.store
+        .sweep_case_timers::<jiesu_domain::alarms::Alarm>(
+            app.app.now() + jiff::SignedDuration::from_secs(61),
+        )
+        .await
+        .expect("sweep");
+    let (_, feed) = operator.get("/alarms/feed").await;
+    assert!(feed.contains("已升级1次"), "{feed}");
+    let (_, html) = operator.get(&format!("/alarms/{id3}")).await;
+    assert!(html.contains("第1级升级，通知接警台值班长"), "{html}");
     for (who, path) in [
         ("operator", "/alarms".to_string()),
         ("operator", "/alarms/feed".to_string()),

@@ -430,6 +430,37 @@ fn action_zh(what: &str) -> &'static str {
     }
 }
 
+/// Who a chain step tells, as the desk says it (the chain names them by code).
+fn notify_zh(who: &str) -> String {
+    match who {
+        "desk_supervisor" => "接警台值班长".into(),
+        "street_duty" => "街道值班人员".into(),
+        "care_manager" => "照护管理师".into(),
+        "care_admin" => "民政养老管理员".into(),
+        "family" => "家属".into(),
+        other => other
+            .parse::<Role>()
+            .map(|r| r.label_zh().to_string())
+            .unwrap_or_else(|_| "相关人员".into()),
+    }
+}
+
+/// An event's line on the timeline: the use case's Chinese label, except an escalation, whose
+/// recipients are named in Chinese here.
+fn step_label(e: &AlarmEvent, label_zh: &str) -> String {
+    match e {
+        AlarmEvent::Escalated { step, notify } => format!(
+            "第{step}级升级，通知{}",
+            notify
+                .iter()
+                .map(|n| notify_zh(n))
+                .collect::<Vec<_>>()
+                .join("、")
+        ),
+        _ => label_zh.to_string(),
+    }
+}
+
 fn step_detail(e: &AlarmEvent) -> String {
     match e {
         AlarmEvent::Contacted { note, .. }
@@ -580,7 +611,7 @@ async fn render_detail(
         .events
         .iter()
         .map(|e| StepRow {
-            label: e.label_zh.clone(),
+            label: step_label(&e.event.payload, &e.label_zh),
             when: fmt::datetime(e.event.at),
             who: if e.event.actor.role == Role::System {
                 "系统".into()
