@@ -14,6 +14,15 @@ use serde_json::{Value, json};
 
 const OTHER_COMMUNITY: &str = "110102013001";
 
+/// An applicant: name, street, choices, criteria, the guardian's phone.
+type Spec = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static str,
+);
+
 fn institution(code: &str, kind: &str, street: &str, community: &str, capacity: u32) -> Value {
     json!({
         "code": code, "name": format!("{code}托育园"), "kind": kind, "operator": "某托育公司",
@@ -123,7 +132,7 @@ async fn market(app: &App) {
     assert_eq!(total(app).await, 0, "[{b}] nothing stored");
 
     // -- five applications (toddlers), verified --
-    let specs: [(&str, &str, &[&str], &[&str], &str); 5] = [
+    let specs: [Spec; 5] = [
         ("A", STREET, &["TY001", "TY002"], &["dibao"], "13900000011"),
         ("B", STREET, &["TY001"], &[], "13900000012"),
         (
