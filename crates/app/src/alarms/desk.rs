@@ -130,11 +130,33 @@ pub struct EventView {
     pub label_zh: String,
 }
 
+/// Who a chain step tells, as the desk says it (the chain names them by code).
+pub fn notify_zh(who: &str) -> String {
+    match who {
+        "desk_supervisor" => "接警台值班长".into(),
+        "street_duty" => "街道值班人员".into(),
+        "care_manager" => "照护管理师".into(),
+        "care_admin" => "民政养老管理员".into(),
+        "family" => "家属".into(),
+        other => other
+            .parse::<Role>()
+            .map(|r| r.label_zh().to_string())
+            .unwrap_or_else(|_| "相关人员".into()),
+    }
+}
+
 fn event_zh(e: &AlarmEvent) -> String {
     match e {
         AlarmEvent::Raised { .. } => "报警".into(),
         AlarmEvent::Escalated { step, notify } => {
-            format!("第{step}级升级，通知{}", notify.join("、"))
+            format!(
+                "第{step}级升级，通知{}",
+                notify
+                    .iter()
+                    .map(|w| notify_zh(w))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )
         }
         AlarmEvent::Acknowledged => "接警".into(),
         AlarmEvent::Contacted { reached, .. } => if *reached {

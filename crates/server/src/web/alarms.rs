@@ -430,21 +430,6 @@ fn action_zh(what: &str) -> &'static str {
     }
 }
 
-/// Who a chain step tells, as the desk says it (the chain names them by code).
-fn notify_zh(who: &str) -> String {
-    match who {
-        "desk_supervisor" => "接警台值班长".into(),
-        "street_duty" => "街道值班人员".into(),
-        "care_manager" => "照护管理师".into(),
-        "care_admin" => "民政养老管理员".into(),
-        "family" => "家属".into(),
-        other => other
-            .parse::<Role>()
-            .map(|r| r.label_zh().to_string())
-            .unwrap_or_else(|_| "相关人员".into()),
-    }
-}
-
 /// An event's line on the timeline: the use case's Chinese label, except an escalation, whose
 /// recipients are named in Chinese here.
 fn step_label(e: &AlarmEvent, label_zh: &str) -> String {
@@ -453,7 +438,7 @@ fn step_label(e: &AlarmEvent, label_zh: &str) -> String {
             "第{step}级升级，通知{}",
             notify
                 .iter()
-                .map(|n| notify_zh(n))
+                .map(|n| jiesu_app::alarms::desk::notify_zh(n))
                 .collect::<Vec<_>>()
                 .join("、")
         ),
