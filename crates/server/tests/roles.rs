@@ -160,6 +160,21 @@ fn probes(cap: Capability, id: i64) -> Vec<Probe> {
             Api("GET", "/api/v1/care/supply".into(), None),
             Page("/care/supply".into()),
         ],
+        Capability::WorkAlarms => vec![
+            Api("GET", "/api/v1/alarms".into(), None),
+            Page("/alarms".into()),
+        ],
+        Capability::ManageDevices => vec![Api(
+            "PUT",
+            format!("/api/v1/alarms/chains/{STREET}"),
+            Some(
+                json!({"steps": [{"after_secs": 60, "notify": ["desk_supervisor"]}], "on_site_secs": 1800}),
+            ),
+        )],
+        Capability::ViewDevices => vec![
+            Api("GET", "/api/v1/devices".into(), None),
+            Page("/alarms/devices".into()),
+        ],
         Capability::ManageChildcare => vec![
             Api("GET", "/api/v1/childcare/rounds".into(), None),
             Api("POST", "/api/v1/childcare/waiting-list/refill".into(), None),
