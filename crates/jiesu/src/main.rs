@@ -4,8 +4,8 @@
 //! subcommand's work is in `cmd/<name>.rs` (or its own module: `bench`, `report`, `rollup`).
 
 mod bench;
-mod bench_at_rest;
 mod bench_alarms;
+mod bench_at_rest;
 mod bench_care;
 mod city;
 mod cmd;
