@@ -77,6 +77,7 @@ pub async fn register(app: &App, user: &User, d: DeviceInput) -> AppResult<Devic
     app.alarms
         .live
         .add(&d.device_id, d.heartbeat_secs, installed);
+    app.alarms.cache.forget_device(&d.device_id);
     crate::accounts::audit(
         app,
         user,
@@ -98,6 +99,7 @@ pub async fn retire(app: &App, user: &User, device_id: &str) -> AppResult<()> {
         return Err(AppError::not_found());
     }
     app.alarms.live.remove(device_id);
+    app.alarms.cache.forget_device(device_id);
     crate::accounts::audit(
         app,
         user,
@@ -192,6 +194,7 @@ pub async fn save_chain(app: &App, user: &User, street: &str, chain: &Chain) -> 
     app.store
         .save_chain(street, chain, &user.username, app.now())
         .await?;
+    app.alarms.cache.forget_chain(street);
     crate::accounts::audit(
         app,
         user,

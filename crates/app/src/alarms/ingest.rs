@@ -145,7 +145,67 @@ fn refused(reference: Option<String>, code: &str) -> Reply {
 
 /// The chain of `street` (the default where the street has none).
 async fn chain_of(app: &App, street: &str) -> AppResult<Chain> {
-    Ok(app.store.chain(street).await?.unwrap_or_default())
+    if let Some(c) = app.alarms.cache.chain(street) {
+        return Ok(c);
+    }
+    let c = app.store.chain(street).await?.unwrap_or_default();
+    app.alarms.cache.put_chain(street, &c);
+    Ok(c)
+}
+
+/// What each alarm needs before it is queued — its device, its street's chain — kept for a
+/// few seconds, so a burst does not read them from the database once per alarm. An edit on this
+/// server takes effect at once; one made on another server within [`CACHE_SECS`].
+#[derive(Default)]
+pub struct Cache {
+    devices: Mutex<std::collections::HashMap<String, (Option<Device>, std::time::Instant)>>,
+    chains: Mutex<std::collections::HashMap<String, (Chain, std::time::Instant)>>,
+}
+
+/// How long a cached device or chain is used.
+pub const CACHE_SECS: u64 = 10;
+
+fn fresh(at: std::time::Instant) -> bool {
+    at.elapsed() < std::time::Duration::from_secs(CACHE_SECS)
+}
+
+impl Cache {
+    fn device(&self, id: &str) -> Option<Option<Device>> {
+        let m = self.devices.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(id)
+            .filter(|(_, at)| fresh(*at))
+            .map(|(d, _)| d.clone())
+    }
+    fn put_device(&self, id: &str, d: &Option<Device>) {
+        let mut m = self.devices.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 200_000 {
+            m.retain(|_, (_, at)| fresh(*at));
+        }
+        m.insert(id.to_string(), (d.clone(), std::time::Instant::now()));
+    }
+    fn chain(&self, street: &str) -> Option<Chain> {
+        let m = self.chains.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(street)
+            .filter(|(_, at)| fresh(*at))
+            .map(|(c, _)| c.clone())
+    }
+    fn put_chain(&self, street: &str, c: &Chain) {
+        let mut m = self.chains.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(street.to_string(), (c.clone(), std::time::Instant::now()));
+    }
+    /// Forgets a device (registered, retired) or a street's chain (edited) on this server.
+    pub fn forget_device(&self, id: &str) {
+        self.devices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+    pub fn forget_chain(&self, street: &str) {
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(street);
+    }
 }
 
 /// Stores one parsed alarm of an active device, once: a (device, reference) seen before is
@@ -220,11 +280,16 @@ async fn store_alarm(app: &App, device: &Device, m: AlarmMessage) -> AppResult<R
 
 /// An active device by id, or `None` (unknown or retired).
 async fn active_device(app: &App, device_id: &str) -> AppResult<Option<Device>> {
-    Ok(app
+    if let Some(d) = app.alarms.cache.device(device_id) {
+        return Ok(d);
+    }
+    let d = app
         .store
         .device(device_id)
         .await?
-        .filter(|d| d.status == DeviceStatus::Active))
+        .filter(|d| d.status == DeviceStatus::Active);
+    app.alarms.cache.put_device(device_id, &d);
+    Ok(d)
 }
 
 /// One MQTT message: the answer to publish on the device's reply topic, if any (alarms are

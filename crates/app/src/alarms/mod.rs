@@ -17,6 +17,8 @@ pub struct Runtime {
     pub stats: ingest::Stats,
     /// Writes alarms in batches (group commit).
     pub writer: ingest::Writer,
+    /// Devices and chains for a few seconds (a burst reads each once).
+    pub cache: ingest::Cache,
 }
 
 /// Runs the alarms' clocks until the process ends: every `every` the due escalation and
