@@ -8,64 +8,11 @@
 
 mod common;
 
-use common::{App, COMMUNITY, STREET};
+use common::{App, Browser, COMMUNITY, STREET};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 /// A logged-in browser: the session cookie and the CSRF token forms carry.
-struct Browser<'a> {
-    app: &'a App,
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Browser<'a> {
-    fn of(app: &'a App, user: &str) -> Browser<'a> {
-        let token = app.tokens[user].clone();
-        Browser {
-            app,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            csrf: jiesu_server::web::csrf_token(&token),
-            cookie: format!("jiesu_session={token}"),
-        }
-    }
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.app.base))
-            .header(COOKIE, &self.cookie)
-            .send()
-            .await
-            .expect("get");
-        (r.status(), r.text().await.unwrap_or_default())
-    }
-    /// Posts a form with the session's CSRF token: (status, body, Location).
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("csrf", &self.csrf));
-        let r = self
-            .http
-            .post(format!("{}{path}", self.app.base))
-            .header(COOKIE, &self.cookie)
-            .form(&form)
-            .send()
-            .await
-            .expect("post");
-        let loc = r
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        (r.status(), r.text().await.unwrap_or_default(), loc)
-    }
-}
-
 /// A page's visible text: tags dropped, and the content of `script`, `style`, `code`, `kbd`
 /// and `bdi` (codes, keys and names as typed) left out, as the browser journey's scan does.
 fn visible_text(html: &str) -> String {
@@ -276,7 +223,7 @@ async fn scenario(app: &App) {
         .build()
         .expect("client")
         .post(format!("{}/alarms/{id}/act/acknowledge", app.base))
-        .header(COOKIE, &operator.cookie)
+        .header(reqwest::header::COOKIE, &operator.cookie)
         .form(&[("x", "1")])
         .send()
         .await

@@ -7,59 +7,7 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
-
-struct Browser<'a> {
-    app: &'a App,
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Browser<'a> {
-    fn of(app: &'a App, user: &str) -> Browser<'a> {
-        let token = app.tokens[user].clone();
-        Browser {
-            app,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            csrf: jiesu_server::web::csrf_token(&token),
-            cookie: format!("jiesu_session={token}"),
-        }
-    }
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.app.base))
-            .header(COOKIE, &self.cookie)
-            .send()
-            .await
-            .expect("get");
-        (r.status(), r.text().await.unwrap_or_default())
-    }
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("csrf", &self.csrf));
-        let r = self
-            .http
-            .post(format!("{}{path}", self.app.base))
-            .header(COOKIE, &self.cookie)
-            .form(&form)
-            .send()
-            .await
-            .expect("post");
-        let loc = r
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        (r.status(), r.text().await.unwrap_or_default(), loc)
-    }
-}
 
 fn entry(question: &str, unit: &str) -> Value {
     json!({

@@ -305,3 +305,56 @@ macro_rules! on_every_backend {
         }
     }};
 }
+
+/// A logged-in browser: the session cookie, the form's CSRF token, no redirects followed.
+pub struct Browser<'a> {
+    app: &'a App,
+    http: reqwest::Client,
+    pub cookie: String,
+    csrf: String,
+}
+
+impl<'a> Browser<'a> {
+    pub fn of(app: &'a App, user: &str) -> Browser<'a> {
+        let token = app.tokens[user].clone();
+        Browser {
+            app,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            csrf: jiesu_server::web::csrf_token(&token),
+            cookie: format!("jiesu_session={token}"),
+        }
+    }
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.app.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .expect("get");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+    /// Posts a form with the session's CSRF token: (status, body, Location).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &self.csrf));
+        let r = self
+            .http
+            .post(format!("{}{path}", self.app.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        let loc = r
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (r.status(), r.text().await.unwrap_or_default(), loc)
+    }
+}
